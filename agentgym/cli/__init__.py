@@ -1,0 +1,40 @@
+"""The `agentgym` command line.
+
+One typer app; each command group lives in its own module and registers itself on `app`
+when imported below. Commands are thin: parse, build a config, call a library function.
+Exit codes: 0 ok, 1 runtime failure, 2 usage error.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+app = typer.Typer(
+    name="agentgym",
+    help="Multi-turn tool environments for LLM agents, and an RL trainer for them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Command modules: each adds its commands to `app` (or a sub-app) on import.
+from agentgym.cli import envs as _envs  # noqa: E402,F401
+
+
+def main() -> None:
+    """Console-script entry point."""
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    from agentgym.errors import AgentGymError
+
+    try:
+        app()
+    except AgentGymError as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -73,8 +73,7 @@ class ActionParser:
 
     def _check_balance(self, action: str, tags: Sequence[str]) -> str | None:
         for t in tags:
-            opens = len(re.findall(rf"<{re.escape(t)}>", action))
-            closes = len(re.findall(rf"</{re.escape(t)}>", action))
+            opens, closes = action.count(f"<{t}>"), action.count(f"</{t}>")
             if opens != closes:
                 return f"unbalanced <{t}> tags ({opens} opening, {closes} closing)"
         return None
@@ -86,6 +85,7 @@ class XMLParser(ActionParser):
     def __init__(self, tools: Mapping[str, Tool], answer_tag: str = "answer", max_calls: int = 4):
         super().__init__(tools, answer_tag, max_calls)
         self._tags = [*tools, answer_tag]
+        self._primary = {name: primary_argument(t) for name, t in tools.items()}
         self._pattern = _tag_pattern(self._tags)
         self._any_tag = re.compile(r"<([A-Za-z_][\w\-]*)>(.*?)</\1>", re.S)
 
@@ -108,7 +108,7 @@ class XMLParser(ActionParser):
             return ParsedAction(error=f"at most {self.max_calls} tool calls per turn, got {len(matches)}")
         calls = []
         for i, (tag, body) in enumerate(matches):
-            arg = primary_argument(self.tools[tag])
+            arg = self._primary[tag]
             if arg is not None:
                 calls.append(ToolCall(tag, {arg: body.strip()}, id=f"call_{i}"))
                 continue
@@ -123,7 +123,7 @@ class XMLParser(ActionParser):
         return "\n".join(f"<information>{text}</information>" for _, text in results)
 
     def format_call(self, call: ToolCall) -> str:
-        arg = primary_argument(self.tools[call.name]) if call.name in self.tools else None
+        arg = self._primary.get(call.name)
         body = str(call.arguments[arg]) if arg is not None and set(call.arguments) == {arg} else json.dumps(
             dict(call.arguments)
         )

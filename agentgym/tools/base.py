@@ -170,9 +170,6 @@ def validate_arguments(parameters: Mapping[str, Any], arguments: Any) -> str | N
     if not isinstance(arguments, Mapping):
         return f"arguments must be a JSON object, got {type(arguments).__name__}"
     props: Mapping[str, Any] = parameters.get("properties", {})
-    missing = [p for p in parameters.get("required", []) if p not in arguments]
-    if missing:
-        return f"missing required argument(s): {', '.join(missing)}"
     for key, value in arguments.items():
         if key not in props:
             if parameters.get("additionalProperties", False):
@@ -183,6 +180,9 @@ def validate_arguments(parameters: Mapping[str, Any], arguments: Any) -> str | N
         if not _check_type(value, props[key]):
             want = props[key].get("type") or props[key].get("enum") or "a valid value"
             return f"argument `{key}` must be {want}, got {type(value).__name__} {value!r:.60}"
+    missing = [p for p in parameters.get("required", []) if p not in arguments]
+    if missing:
+        return f"missing required argument(s): {', '.join(missing)}"
     return None
 
 
@@ -349,9 +349,12 @@ class Toolset(Mapping[str, Tool]):
             return ToolResult(
                 error=f"unknown tool `{call.name}`; available tools: {known}." + did_you_mean(call.name, self._tools)
             )
-        problem = validate_arguments(t.parameters, call.arguments)
-        if problem is not None:
-            return ToolResult(error=f"{t.name}: {problem}")
+        if not isinstance(t, FunctionTool):  # FunctionTool validates its own arguments
+            problem = validate_arguments(t.parameters, call.arguments)
+            if problem is not None:
+                return ToolResult(error=f"{t.name}: {problem}")
+        if not isinstance(call.arguments, Mapping):
+            return ToolResult(error=f"{t.name}: arguments must be a JSON object, got {type(call.arguments).__name__}")
         try:
             return t(**call.arguments)
         except Exception as exc:  # third-party Tool objects may raise; keep the episode alive

@@ -24,10 +24,10 @@ approx = lambda xs, tol=1e-4: pytest.approx(xs, abs=tol)  # noqa: E731
 
 # ---------------------------------------------------------------- GRPO
 def test_grpo_oracles():
-    assert grpo_advantages([1.0, 0, 0, 0], [0] * 4).tolist() == approx(
+    assert grpo_advantages(torch.tensor([1.0, 0, 0, 0], dtype=torch.float64), [0] * 4).tolist() == approx(
         [1.499997000006, -0.499999000002, -0.499999000002, -0.499999000002], 1e-9
     )
-    assert grpo_advantages([1.0, 1, 0, 0], [0] * 4).tolist() == approx([0.8660239037870368] * 2 + [-0.8660239037870368] * 2, 1e-9)
+    assert grpo_advantages(torch.tensor([1.0, 1, 0, 0], dtype=torch.float64), [0] * 4).tolist() == approx([0.8660239037870368] * 2 + [-0.8660239037870368] * 2, 1e-9)
     assert grpo_advantages([1.0, 0, 0, 0], [0] * 4, scale_by_std=False).tolist() == approx([0.75, -0.25, -0.25, -0.25], 1e-12)
     pop = group_normalize(torch.tensor([1.0, 0, 0, 0], dtype=torch.float64), [0] * 4, std="population")
     assert pop[:2].tolist() == approx([1.7320468425750732, -0.5773489475250244], 1e-6)

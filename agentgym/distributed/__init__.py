@@ -1,1 +1,10 @@
-"""(filled in by its issue)"""
+"""Ray-distributed env workers: `RayEnvPool` hands out env proxies usable as plain gymnasium envs.
+
+Needs the `ray` extra; importing this package does not import Ray until a pool is built.
+"""
+
+from __future__ import annotations
+
+from agentgym.distributed.pool import EnvProxy, EnvWorkerCrashed, PoolStats, RayEnvPool
+
+__all__ = ["EnvProxy", "EnvWorkerCrashed", "PoolStats", "RayEnvPool"]

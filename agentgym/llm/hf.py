@@ -8,6 +8,7 @@ leave the batch (their cache rows are dropped).
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -77,6 +78,9 @@ class HFPolicy:
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         self.eos_ids = {tokenizer.eos_token_id} | set(_as_list(getattr(model.generation_config, "eos_token_id", None)))
         self._piece: dict[int, str] = {}
+        # transformers 5 renamed `past_key_values` to `cache`; accept both.
+        params = inspect.signature(type(model).forward).parameters
+        self._cache_kw = "cache" if "cache" in params else "past_key_values"
 
     # ----------------------------------------------------------------- construction
     @classmethod
@@ -150,7 +154,7 @@ class HFPolicy:
         pos = (mask.cumsum(-1) - 1).clamp(min=0)
         cache = DynamicCache(config=self.model.config)
         logits = self.model(
-            input_ids=ids, attention_mask=mask, position_ids=pos, past_key_values=cache, use_cache=True, logits_to_keep=1
+            input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, logits_to_keep=1, **{self._cache_kw: cache}
         ).logits[:, -1]  # (B, V)
         live = list(range(len(rows)))  # row index of each batch position
         for _ in range(sp.max_tokens):
@@ -165,7 +169,7 @@ class HFPolicy:
             mask = torch.cat([mask, mask.new_ones((len(live), 1))], dim=1)
             pos = mask.sum(-1, keepdim=True) - 1
             logits = self.model(
-                input_ids=nxt[:, None], attention_mask=mask, position_ids=pos, past_key_values=cache, use_cache=True
+                input_ids=nxt[:, None], attention_mask=mask, position_ids=pos, use_cache=True, **{self._cache_kw: cache}
             ).logits[:, -1]
         return [
             Completion(

@@ -68,10 +68,16 @@ def cache_dir() -> Path:
     return Path(user_cache_dir("agentgym"))
 
 
-def _default_env_ids() -> list[str]:
-    from agentgym.envs import BUILTINS
+# Envs whose text trains the default tokenizer (those registered here are used). The cache key
+# is the list actually used, so the tokenizer changes only when one of these appears.
+TOKENIZER_ENVS: tuple[str, ...] = ("Calculator-v0", "SearchQA-v0")
 
-    return sorted(row[0] for row in BUILTINS)
+
+def _default_env_ids() -> list[str]:
+    import agentgym
+
+    registered = {info.id.split("/", 1)[-1] for info in agentgym.list_envs()}
+    return [e for e in TOKENIZER_ENVS if e in registered]
 
 
 def corpus_texts(

@@ -34,6 +34,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+MAX_PROTOTYPES = 32
+"""Prototype envs kept per (env id, client kwargs); older ones are closed."""
+
 DEFAULT_ALLOWED_KWARGS: tuple[str, ...] = ("action_format", "max_turns", "format_penalty")
 """Constructor kwargs a client may set per session: plain values that select behaviour, never code."""
 
@@ -149,10 +152,14 @@ class SessionStore:
         """A never-reset env per (id, kwargs); new sessions fork it so heavy resources are shared."""
         key = (env_id, repr(sorted(kwargs.items())))
         with self._proto_lock:
-            proto = self._prototypes.get(key)
+            proto = self._prototypes.pop(key, None)
             if proto is None:
                 proto = make(env_id, **{**self.env_kwargs.get(env_id, {}), **kwargs})
-                self._prototypes[key] = proto
+            self._prototypes[key] = proto  # most recently used last
+            # clients choose kwargs, so keep the cache bounded; the operator's defaults stay
+            evictable = [k for k in self._prototypes if k[1] != "[]"]
+            for k in evictable[: max(0, len(self._prototypes) - MAX_PROTOTYPES)]:
+                self._prototypes.pop(k).close()
             return proto
 
     def _new_env(self, env_id: str, kwargs: dict[str, Any]) -> gymnasium.Env:

@@ -160,7 +160,9 @@ def gae(
     return adv, returns
 
 
-def masked_whiten(x: torch.Tensor, mask: torch.Tensor, *, shift_mean: bool = True, eps: float = 1e-8) -> torch.Tensor:
+def masked_whiten(
+    x: torch.Tensor, mask: torch.Tensor, *, shift_mean: bool = True, eps: float = 1e-8
+) -> torch.Tensor:
     """Whiten `x` over positions where mask = 1 (Bessel-corrected variance, as verl)."""
     m = mask.to(x.dtype)
     n = m.sum()
@@ -174,7 +176,9 @@ def masked_whiten(x: torch.Tensor, mask: torch.Tensor, *, shift_mean: bool = Tru
     return out * m
 
 
-def broadcast_to_tokens(turn_values: torch.Tensor, turn_index: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def broadcast_to_tokens(
+    turn_values: torch.Tensor, turn_index: torch.Tensor, mask: torch.Tensor
+) -> torch.Tensor:
     """Spread per-turn values (B, K) onto tokens (B, T) using `turn_index` (−1 = no turn)."""
     idx = turn_index.clamp(min=0).long()
     if turn_values.shape[-1] == 0:
@@ -211,7 +215,9 @@ def igpo_turn_advantages(
     flat, gids, kinds, owner = [], [], [], []
     for i, (rs, g) in enumerate(zip(turn_rewards, group_ids, strict=True)):
         if len(rs) == 0:
-            raise InvalidConfig(f"rollout {i} has no turn rewards; expected IG rewards then an outcome reward")
+            raise InvalidConfig(
+                f"rollout {i} has no turn rewards; expected IG rewards then an outcome reward"
+            )
         for t, r in enumerate(rs):
             flat.append(float(r))
             is_outcome = t == len(rs) - 1
@@ -263,7 +269,11 @@ def gigpo_advantages(
     if episode_stats not in ("rows", "trajectories"):
         raise InvalidConfig(f"episode_stats must be 'rows' or 'trajectories', got {episode_stats!r}")
     std: StdKind = "unbiased" if mode == "mean_std_norm" else None
-    ep_r = [float(sum(r)) for r in step_rewards] if episode_rewards is None else [float(r) for r in episode_rewards]
+    ep_r = (
+        [float(sum(r)) for r in step_rewards]
+        if episode_rewards is None
+        else [float(r) for r in episode_rewards]
+    )
     lengths = [len(r) for r in step_rewards]
     # Episode level.
     if episode_stats == "rows":
@@ -277,5 +287,7 @@ def gigpo_advantages(
     # Step level: discounted returns grouped by (prompt group, anchor state).
     returns = torch.cat([discounted_sum(r, gamma) for r in step_rewards]) if lengths else torch.zeros(0)
     step_groups = [(group_ids[i], a) for i, anc in enumerate(anchors) for a in anc]
-    a_step = list(torch.split(group_normalize(returns, step_groups, std=std, eps=eps, singleton="zero"), lengths))
+    a_step = list(
+        torch.split(group_normalize(returns, step_groups, std=std, eps=eps, singleton="zero"), lengths)
+    )
     return [e.to(torch.float64) + omega * s.to(torch.float64) for e, s in zip(a_ep, a_step, strict=True)]

@@ -15,6 +15,9 @@ Update (entropy-balanced policy optimisation):
     ℓ_k = max(−A ρ_k, −A·clamp(ρ_k, 1−ε_l, upper_k)),  dual-clip for A < 0                 (Eq. 4)
     Ĥ_k = (H_k − mean_m H)/std_m H,  A_k ← A_k·(1 + w_H·sg(Ĥ_k))                         (Eq. 5)
 
+Eqs. 3–4 are `agentgym.trainers.losses.policy_loss(..., stop_grad_upper=True)`; `AEPO.loss` swaps
+the shared objective's plain surrogate for it (same forward value, AEPO's gradient).
+
 Code-vs-paper notes: the official code computes H only when `entropy_coeff ≠ 0`, and its released
 config sets entropy_coeff = 0, so Eq. 5 is silently inactive there. Here Eq. 5 always computes H
 when enabled. The official code writes Eq. 2 as clip((U + w·ΔH)·max(0, 1 − λc), 0, 1) ≥ α with
@@ -24,14 +27,26 @@ U ~ U(0, 1) (`should_branch`); `branch_probability` is its closed form.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import torch
 
+from agentgym.llm.base import Completion
+from agentgym.rollout.collector import EpisodeStart
+from agentgym.rollout.tree import TreeSampler
+from agentgym.trainers.algorithm import LossContext, ModelOutput, register_algorithm
+from agentgym.trainers.arpo import ARPO, ARPOConfig
+from agentgym.trainers.losses import policy_loss
+
 __all__ = [
+    "AEPO",
     "AEPOBranching",
+    "AEPOConfig",
     "branch_probability",
     "entropy_aware_advantages",
-    "entropy_balanced_token_loss",
     "initial_rollouts",
     "should_branch",
 ]
@@ -52,7 +67,13 @@ def branch_probability(
 
 
 def should_branch(
-    delta_h: float, consecutive: int, u: float, *, base: float = 0.5, weight: float = 0.2, penalty: float = 0.05
+    delta_h: float,
+    consecutive: int,
+    u: float,
+    *,
+    base: float = 0.5,
+    weight: float = 0.2,
+    penalty: float = 0.05,
 ) -> bool:
     """The official decision: branch iff clip((U + w·ΔH)·max(0, 1 − λc), 0, 1) ≥ base (oracle of Eq. 2)."""
     p = (u + weight * delta_h) * max(0.0, 1.0 - penalty * consecutive)
@@ -66,7 +87,9 @@ class AEPOBranching:
         self.base, self.weight, self.penalty = base, weight, penalty
 
     def probability(self, delta_h: float, consecutive: int = 0) -> float:
-        return branch_probability(delta_h, consecutive, base=self.base, weight=self.weight, penalty=self.penalty)
+        return branch_probability(
+            delta_h, consecutive, base=self.base, weight=self.weight, penalty=self.penalty
+        )
 
 
 def initial_rollouts(n: int, h_root: float, h_tool: float, *, beta: float = 0.5) -> int:
@@ -92,8 +115,8 @@ def entropy_aware_advantages(
         mask: (B, T) loss mask; statistics use only tokens with mask 1; masked tokens get 0.
         weight: w_H, 0.2 in the paper.
 
-    >>> entropy_aware_advantages(torch.ones(1, 3), torch.tensor([[1.0, 2.0, 3.0]]), torch.ones(1, 3)).tolist()
-    [[0.8, 1.0, 1.2000000476837158]]
+    >>> entropy_aware_advantages(torch.ones(1, 3), torch.tensor([[1.0, 2.0, 3.0]]), torch.ones(1, 3)).double().round(decimals=4).tolist()
+    [[0.8, 1.0, 1.2]]
     """
     m = mask.to(entropies.dtype)
     h = entropies.detach()
@@ -108,28 +131,80 @@ def entropy_aware_advantages(
     return advantages * (1.0 + weight * h_hat) * m
 
 
-def entropy_balanced_token_loss(
-    logp: torch.Tensor,
-    old_logp: torch.Tensor,
-    advantages: torch.Tensor,
-    *,
-    clip_low: float = 0.2,
-    clip_high: float = 0.2,
-    clip_c: float | None = 3.0,
-    stop_grad_upper: bool = True,
-) -> torch.Tensor:
-    """Per-token clipped surrogate (Eqs. 3–4); `stop_grad_upper=False` is plain PPO-clip.
+@dataclass(frozen=True, kw_only=True)
+class AEPOConfig(ARPOConfig):
+    """AEPO = ARPO's fields plus entropy balancing (defaults: AEPO scripts, ALGORITHMS.md §7.3)."""
 
-    For A > 0 and ρ > 1+ε_h PPO's gradient is 0; with the stop-gradient upper bound it is
-    −A(1+ε_h)·∇log π: the clipped token still teaches, at a bounded rate.
-    """
-    ratio = torch.exp(logp - old_logp)
-    if stop_grad_upper:
-        upper = (1.0 + clip_high) * ratio / ratio.detach()
-    else:
-        upper = torch.full_like(ratio, 1.0 + clip_high)
-    clipped = torch.minimum(torch.clamp(ratio, min=1.0 - clip_low), upper)
-    loss = torch.maximum(-advantages * ratio, -advantages * clipped)
-    if clip_c is not None:
-        loss = torch.where(advantages < 0, torch.minimum(loss, -advantages * clip_c), loss)
-    return loss
+    name: str = "aepo"
+    """Algorithm name."""
+    branch_penalty: float = 0.05
+    """λ, consecutive-branch penalty step (paper 0.05)."""
+    dynamic_rollouts: bool = False
+    """Entropy pre-monitoring of initial_rollouts (Eq. 1; official ENABLE_DYNAMIC_ROLLOUTS = False)."""
+    pre_monitor_beta: float = 0.5
+    """β_pre, sigmoid slope of the pre-monitoring (paper 0.5)."""
+    entropy_balanced_clipping: bool = True
+    """Stop-gradient upper clip (Eqs. 3–4; paper True)."""
+    entropy_advantage: bool = True
+    """Entropy-aware advantage (Eq. 5; paper True — and here actually active)."""
+    entropy_advantage_weight: float = 0.2
+    """w_H, weight of the normalised entropy in the advantage (paper 0.2)."""
+
+
+@register_algorithm
+class AEPO(ARPO):
+    """ARPO with entropy-balanced rollouts and entropy-balanced policy optimisation."""
+
+    name = "aepo"
+    config_class = AEPOConfig
+    cfg: AEPOConfig
+
+    def branch_rule(self) -> AEPOBranching:
+        c = self.cfg
+        return AEPOBranching(base=c.branch_probability, weight=c.entropy_weight, penalty=c.branch_penalty)
+
+    def initial_rollouts(
+        self, n: int, sampler: TreeSampler, make_env: Any, seeds: Sequence[int]
+    ) -> list[int]:
+        """Eq. 1 from one probe rollout per prompt (H_root: first segment; H̄_tool: mean of the rest)."""
+        if not self.cfg.dynamic_rollouts:
+            return super().initial_rollouts(n, sampler, make_env, seeds)
+        probes = sampler.run([EpisodeStart(make_env(), seed=int(s), group_id=f"probe/{s}") for s in seeds])
+        out = []
+        for traj in probes:
+            hs = [sampler.entropy_of(_as_completion(t))[0] for t in traj.turns]
+            h_tool = float(np.mean(hs[1:])) if len(hs) > 1 else (hs[0] if hs else 0.0)
+            out.append(initial_rollouts(n, hs[0] if hs else 0.0, h_tool, beta=self.cfg.pre_monitor_beta))
+        return out
+
+    def loss(
+        self, out: ModelOutput, mb: dict[str, torch.Tensor], ctx: LossContext
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        cfg = self.cfg
+        if cfg.entropy_advantage:  # Eq. (5), with the current policy's full-vocabulary entropies
+            mb = {
+                **mb,
+                "advantages": entropy_aware_advantages(
+                    mb["advantages"], out.entropies, mb["loss_mask"], weight=cfg.entropy_advantage_weight
+                ),
+            }
+        total, metrics = super().loss(out, mb, ctx)
+        if cfg.entropy_balanced_clipping:  # Eqs. (3)-(4): same forward value, AEPO's gradient
+            kw = dict(
+                clip_low=cfg.clip_low,
+                clip_high=cfg.clip_high,
+                dual_clip=cfg.dual_clip,
+                agg=cfg.loss_agg,
+                **ctx.agg_kwargs(cfg),
+            )
+            args = (out.logprobs, mb["old_logprobs"], mb["advantages"], mb["loss_mask"])
+            plain, _ = policy_loss(*args, **kw)
+            balanced, _ = policy_loss(*args, stop_grad_upper=True, **kw)
+            total = total - plain + balanced
+        return total, metrics
+
+
+def _as_completion(turn: Any) -> Completion:
+    return Completion(
+        turn.action_ids, turn.action, turn.action_logprobs, turn.action_entropies, turn.finish_reason
+    )

@@ -20,6 +20,7 @@ from agentgym.errors import InvalidConfig
 __all__ = [
     "AGG_MODES",
     "aggregate",
+    "clip_cov_mask",
     "entropy_band_penalty",
     "kl_estimate",
     "masked_mean",
@@ -28,7 +29,12 @@ __all__ = [
 ]
 
 AggMode = Literal["token-mean", "seq-mean-token-sum", "seq-mean-token-mean", "seq-mean-token-sum-norm"]
-AGG_MODES: tuple[str, ...] = ("token-mean", "seq-mean-token-sum", "seq-mean-token-mean", "seq-mean-token-sum-norm")
+AGG_MODES: tuple[str, ...] = (
+    "token-mean",
+    "seq-mean-token-sum",
+    "seq-mean-token-mean",
+    "seq-mean-token-sum-norm",
+)
 
 
 def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -37,7 +43,9 @@ def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return (x * m).sum() / m.sum().clamp(min=1)
 
 
-def kl_estimate(logp: torch.Tensor, ref_logp: torch.Tensor, kind: Literal["k1", "k2", "k3"] = "k3") -> torch.Tensor:
+def kl_estimate(
+    logp: torch.Tensor, ref_logp: torch.Tensor, kind: Literal["k1", "k2", "k3"] = "k3"
+) -> torch.Tensor:
     """Per-token KL(π ‖ π_ref) estimate from sampled-token log-probs (ALGORITHMS.md §1.1).
 
     k1 = logπ − logπ_ref; k2 = ½(logπ − logπ_ref)²; k3 ("low_var_kl") = e^d − d − 1 with
@@ -98,6 +106,7 @@ def policy_loss(
     clip_low: float = 0.2,
     clip_high: float = 0.2,
     dual_clip: float | None = 3.0,
+    stop_grad_upper: bool = False,
     agg: AggMode = "token-mean",
     **agg_kwargs: float | None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
@@ -116,7 +125,12 @@ def policy_loss(
     log_ratio = (logp - old_logp).clamp(-20.0, 20.0)
     ratio = log_ratio.exp()
     l1 = -advantages * ratio
-    l2 = -advantages * ratio.clamp(1.0 - clip_low, 1.0 + clip_high)
+    if stop_grad_upper:  # AEPO (ALGORITHMS.md §7.2): upper bound's forward value 1+ε_h, ρ's gradient kept
+        l2 = -advantages * torch.minimum(
+            ratio.clamp(min=1.0 - clip_low), (1.0 + clip_high) * ratio / ratio.detach()
+        )
+    else:
+        l2 = -advantages * ratio.clamp(1.0 - clip_low, 1.0 + clip_high)
     loss_tok = torch.maximum(l1, l2)
     clipped = l2 > l1
     dual_active = torch.zeros_like(clipped)
@@ -172,3 +186,40 @@ def entropy_band_penalty(
         raise InvalidConfig(f"kappa_low must be <= kappa_high, got {kappa_low} > {kappa_high}")
     h_bar = torch.as_tensor(mean_entropy, dtype=entropy.dtype)
     return torch.relu(kappa_low * h_bar - entropy) ** 2 + torch.relu(entropy - kappa_high * h_bar) ** 2
+
+
+def clip_cov_mask(
+    advantages: torch.Tensor,
+    logp: torch.Tensor,
+    mask: torch.Tensor,
+    *,
+    ratio: float,
+    low: float,
+    high: float,
+    rng: torch.Generator | None = None,
+    clipped: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Clip-Cov token selection (ALGORITHMS.md §8.2): True where a token's policy loss is detached.
+
+    cov_k = (A_k − mean_m A)(log π_k − mean_m sg(log π)); eligible tokens have m = 1, are not
+    already PPO-clipped (`clipped`) and have low < cov < high; max(⌊ratio·Σm⌋, 1) of them are
+    chosen uniformly with `rng` (all of them when fewer are eligible).
+
+    >>> A = torch.tensor([[1.0, 1.0, -1.0, -1.0]]); lp = torch.tensor([[-0.1, -3.0, -0.1, -3.0]])
+    >>> clip_cov_mask(A, lp, torch.ones(1, 4), ratio=1.0, low=1.0, high=5.0).tolist()
+    [[True, False, False, True]]
+    """
+    m = mask.bool()
+    if not m.any():
+        return torch.zeros_like(m)
+    lp = logp.detach()
+    cov = (advantages - advantages[m].mean()) * (lp - lp[m].mean())
+    eligible = m & (cov > low) & (cov < high)
+    if clipped is not None:
+        eligible &= ~clipped.bool()
+    idx = eligible.flatten().nonzero().squeeze(-1)
+    k = min(max(int(ratio * int(m.sum())), 1), idx.numel())
+    chosen = idx[torch.randperm(idx.numel(), generator=rng)[:k]]
+    out = torch.zeros(m.numel(), dtype=torch.bool)
+    out[chosen] = True
+    return out.view_as(m)

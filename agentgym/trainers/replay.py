@@ -14,11 +14,43 @@ from typing import Any, Generic, TypeVar
 import numpy as np
 
 from agentgym.errors import InvalidConfig
-from agentgym.trainers.spear import recalibrate
 
-__all__ = ["Entry", "ReplayBatch", "TrajectoryReplayBuffer", "Transition", "TransitionBuffer"]
+__all__ = [
+    "Entry",
+    "ReplayBatch",
+    "TrajectoryReplayBuffer",
+    "Transition",
+    "TransitionBuffer",
+    "recalibrate",
+    "replay_batch_size",
+]
 
 T = TypeVar("T")
+
+
+def recalibrate(
+    returns: Sequence[float] | np.ndarray,
+    baseline_history: Sequence[float] | np.ndarray,
+    *,
+    std_history: Sequence[float] | np.ndarray | None = None,
+    norm_by_std: bool = False,
+) -> np.ndarray:
+    """Â = R − p50(group-mean history), optionally ÷ p50(std history) (Eq. 3).
+
+    The caller drops entries with Â < 0. p50 is numpy's linear-interpolation median.
+
+    >>> recalibrate([1.0, 0.4], [0.2, 0.4, 0.6, 0.8]).round(6).tolist()
+    [0.5, -0.1]
+    """
+    r = np.asarray(returns, dtype=np.float64)
+    if len(baseline_history) == 0:
+        raise ValueError("recalibration needs a non-empty baseline history of group-mean rewards")
+    adv = r - float(np.percentile(np.asarray(baseline_history, dtype=np.float64), 50))
+    if norm_by_std:
+        if std_history is None or len(std_history) == 0:
+            raise ValueError("norm_by_std=True needs a non-empty std_history")
+        adv = adv / (float(np.percentile(np.asarray(std_history, dtype=np.float64), 50)) + 1e-6)
+    return adv
 
 
 @dataclass
@@ -51,8 +83,15 @@ class TrajectoryReplayBuffer(Generic[T]):
         norm_by_std: divide recalibrated advantages by p50 of the std history (Dr.BoT: off).
     """
 
-    def __init__(self, capacity: int = 2048, *, tolerate_steps: int = 5, baseline_size: int = 10240,
-                 trigger_factor: float = 1.5, norm_by_std: bool = False):
+    def __init__(
+        self,
+        capacity: int = 2048,
+        *,
+        tolerate_steps: int = 5,
+        baseline_size: int = 10240,
+        trigger_factor: float = 1.5,
+        norm_by_std: bool = False,
+    ):
         if capacity < 1 or tolerate_steps < 0 or baseline_size < 1 or trigger_factor <= 0:
             raise InvalidConfig(
                 f"TrajectoryReplayBuffer needs capacity >= 1, tolerate_steps >= 0, baseline_size >= 1 and "
@@ -67,7 +106,9 @@ class TrajectoryReplayBuffer(Generic[T]):
     def __len__(self) -> int:
         return len(self.entries)
 
-    def add(self, items: Sequence[T], rewards: Sequence[float], advantages: Sequence[float], step: int) -> int:
+    def add(
+        self, items: Sequence[T], rewards: Sequence[float], advantages: Sequence[float], step: int
+    ) -> int:
         """Admit the items whose on-policy advantage is > 0, stamped with `step`; evict stale ones.
 
         Returns the number admitted.
@@ -104,8 +145,12 @@ class TrajectoryReplayBuffer(Generic[T]):
         if not self.entries or not self.group_means:
             self.entries = []
             return ReplayBatch([], np.zeros(0), 0)
-        adv = recalibrate([e.reward for e in self.entries], list(self.group_means),
-                          std_history=list(self.group_stds), norm_by_std=self.norm_by_std)
+        adv = recalibrate(
+            [e.reward for e in self.entries],
+            list(self.group_means),
+            std_history=list(self.group_stds),
+            norm_by_std=self.norm_by_std,
+        )
         keep = np.flatnonzero(adv >= 0)
         size = replay_batch_size(len(keep), self.capacity)
         chosen = rng.choice(keep, size=size, replace=False) if size else np.zeros(0, dtype=int)
@@ -165,7 +210,7 @@ class TransitionBuffer:
         for t in reversed(transitions):
             g = t.reward + gamma * g * (0.0 if t.done else 1.0)
             returns.append(g)
-        for t, g in zip(transitions, reversed(returns)):
+        for t, g in zip(transitions, reversed(returns), strict=True):
             t.mc_return = g
             self.add(t)
 

@@ -73,7 +73,9 @@ def zerosearch_noise(step: float, total: float, p_start: float, p_end: float, ba
     return p_start + frac * (p_end - p_start)
 
 
-def lr_multiplier(step: int, total: int, *, warmup: int = 0, schedule: str = "constant", min_ratio: float = 0.0) -> float:
+def lr_multiplier(
+    step: int, total: int, *, warmup: int = 0, schedule: str = "constant", min_ratio: float = 0.0
+) -> float:
     """Learning-rate factor: linear warm-up over `warmup` steps, then constant or cosine to `min_ratio`."""
     if warmup > 0 and step < warmup:
         return (step + 1) / warmup

@@ -27,8 +27,12 @@ def test_grpo_oracles():
     assert grpo_advantages(torch.tensor([1.0, 0, 0, 0], dtype=torch.float64), [0] * 4).tolist() == approx(
         [1.499997000006, -0.499999000002, -0.499999000002, -0.499999000002], 1e-9
     )
-    assert grpo_advantages(torch.tensor([1.0, 1, 0, 0], dtype=torch.float64), [0] * 4).tolist() == approx([0.8660239037870368] * 2 + [-0.8660239037870368] * 2, 1e-9)
-    assert grpo_advantages([1.0, 0, 0, 0], [0] * 4, scale_by_std=False).tolist() == approx([0.75, -0.25, -0.25, -0.25], 1e-12)
+    assert grpo_advantages(torch.tensor([1.0, 1, 0, 0], dtype=torch.float64), [0] * 4).tolist() == approx(
+        [0.8660239037870368] * 2 + [-0.8660239037870368] * 2, 1e-9
+    )
+    assert grpo_advantages([1.0, 0, 0, 0], [0] * 4, scale_by_std=False).tolist() == approx(
+        [0.75, -0.25, -0.25, -0.25], 1e-12
+    )
     pop = group_normalize(torch.tensor([1.0, 0, 0, 0], dtype=torch.float64), [0] * 4, std="population")
     assert pop[:2].tolist() == approx([1.7320468425750732, -0.5773489475250244], 1e-6)
 
@@ -57,7 +61,11 @@ def test_group_normalize_loop_vs_vectorised():
     fast = group_normalize(r, ids)
     for i in range(30):
         members = torch.tensor([float(r[j]) for j in range(30) if ids[j] == ids[i]], dtype=torch.float64)
-        expect = float(r[i]) if len(members) == 1 else (float(r[i]) - members.mean().item()) / (members.std().item() + 1e-6)
+        expect = (
+            float(r[i])
+            if len(members) == 1
+            else (float(r[i]) - members.mean().item()) / (members.std().item() + 1e-6)
+        )
         assert float(fast[i]) == pytest.approx(expect, abs=1e-9)
 
 
@@ -89,7 +97,10 @@ def test_gae_lambda_one_is_monte_carlo():
 def test_gae_masked_skips_observation_tokens():
     """Env tokens between turns are skipped: same result as GAE over the policy tokens alone."""
     g = torch.Generator().manual_seed(3)
-    r, v = torch.rand(2, 9, generator=g, dtype=torch.float64), torch.rand(2, 9, generator=g, dtype=torch.float64)
+    r, v = (
+        torch.rand(2, 9, generator=g, dtype=torch.float64),
+        torch.rand(2, 9, generator=g, dtype=torch.float64),
+    )
     mask = torch.tensor([[0, 1, 1, 0, 0, 1, 1, 1, 0], [1, 1, 1, 1, 0, 0, 1, 0, 0]])
     a, ret = gae(r, v, gamma=0.97, lam=0.9, mask=mask)
     for b in range(2):
@@ -152,11 +163,20 @@ def test_igpo_invariants():
 
 # ---------------------------------------------------------------- GiGPO
 def _gigpo_case(mode):
-    return gigpo_advantages([[0.0, 1.0], [0.0, 0.0, 0.0]], [["X", "Y"], ["X", "X", "W"]], ["g", "g"], gamma=0.95, omega=1.0, mode=mode)
+    return gigpo_advantages(
+        [[0.0, 1.0], [0.0, 0.0, 0.0]],
+        [["X", "Y"], ["X", "X", "W"]],
+        ["g", "g"],
+        gamma=0.95,
+        omega=1.0,
+        mode=mode,
+    )
 
 
 def test_gigpo_oracles():
-    ep_only = gigpo_advantages([[0.0, 1.0], [0.0, 0.0, 0.0]], [["P", "Q"], ["R", "S", "T"]], ["g", "g"], omega=1.0)
+    ep_only = gigpo_advantages(
+        [[0.0, 1.0], [0.0, 0.0, 0.0]], [["P", "Q"], ["R", "S", "T"]], ["g", "g"], omega=1.0
+    )
     assert ep_only[0].tolist() == approx([0.6, 0.6]) and ep_only[1].tolist() == approx([-0.4] * 3)
     a = _gigpo_case("mean_norm")
     # A0: episode 0.6 + step 0.63333; A1 (Y singleton): 0.6 + 0; B0,B1: -0.4 - 0.31667; B2 (W): -0.4
@@ -168,10 +188,22 @@ def test_gigpo_oracles():
 
 
 def test_gigpo_omega_zero_is_row_weighted_grpo():
-    a = gigpo_advantages([[0.0, 1.0], [0.0, 0.0, 0.0]], [["X", "Y"], ["X", "X", "W"]], ["g", "g"], omega=0.0, mode="mean_std_norm")
+    a = gigpo_advantages(
+        [[0.0, 1.0], [0.0, 0.0, 0.0]],
+        [["X", "Y"], ["X", "X", "W"]],
+        ["g", "g"],
+        omega=0.0,
+        mode="mean_std_norm",
+    )
     rows = grpo_advantages([1.0, 1.0, 0.0, 0.0, 0.0], ["g"] * 5)
     assert torch.cat(a).tolist() == approx(rows.tolist())
-    traj = gigpo_advantages([[0.0, 1.0], [0.0, 0.0, 0.0]], [["X", "Y"], ["X", "X", "W"]], ["g", "g"], omega=0.0, episode_stats="trajectories")
+    traj = gigpo_advantages(
+        [[0.0, 1.0], [0.0, 0.0, 0.0]],
+        [["X", "Y"], ["X", "X", "W"]],
+        ["g", "g"],
+        omega=0.0,
+        episode_stats="trajectories",
+    )
     assert traj[0].tolist() == approx([0.5, 0.5])
 
 

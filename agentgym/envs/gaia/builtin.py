@@ -120,8 +120,8 @@ def make_world(rng: random.Random, n_cities: int = 14, n_orgs: int = 24) -> Mini
     return MiniWorld(cities, orgs)
 
 
-def _call(name: str, **arguments: Any) -> dict[str, Any]:
-    return {"name": name, "arguments": arguments}
+def _call(tool_name: str, /, **arguments: Any) -> dict[str, Any]:
+    return {"name": tool_name, "arguments": arguments}
 
 
 # Each generator: (rng, world, task index, out dir) -> metadata row (without task_id/Level).
@@ -201,7 +201,7 @@ def _grant_ratio(rng: random.Random, world: MiniWorld, idx: int, out: Path) -> d
     top = orgs[grants.index(max(grants))]
     pop = world.city(top.city).population
     expr = f"round({pop} / {top.employees}, 2)"
-    answer = f"{round(pop / top.employees, 2):g}"
+    answer = str(round(pop / top.employees, 2))
     plan = [_call("read_file", name=fname), _call("search", query=top.name), _call("search", query=top.city), _call("calculator", expression=expr)]
     question = (
         "The attached file lists grants to organisations. Take the organisation that received the largest grant: "

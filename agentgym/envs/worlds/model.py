@@ -129,6 +129,10 @@ class World:
             out[d.type].append(d.id)
         return dict(out)
 
+    @cached_property
+    def _type_pos(self) -> dict[str, int]:
+        return {doc_id: i for ids in self._by_type.values() for i, doc_id in enumerate(ids)}
+
     def doc(self, doc_id: str) -> Document:
         return self.documents[self._doc_index[doc_id]]
 
@@ -148,7 +152,7 @@ class World:
         ent = self.entity(doc.entity_id) if doc.entity_id else None
         out = [self.entity(e).doc_id for e in (ent.namesakes if ent else [])]
         same = self._by_type.get(doc.type, [])
-        pos = same.index(doc_id) if doc_id in same else 0
+        pos = self._type_pos.get(doc_id, 0)
         for j in range(1, len(same)):
             if len(out) >= n:
                 break

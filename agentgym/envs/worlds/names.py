@@ -38,10 +38,13 @@ class NameMaker:
 
     def word(self, min_syl: int = 2, max_syl: int = 3) -> str:
         """A pronounceable capitalised word such as `Velorin`."""
-        n = self.rng.randint(min_syl, max_syl)
-        parts = [self.rng.choice(_ONSETS) + self.rng.choice(_VOWELS) for _ in range(n)]
-        parts.append(self.rng.choice(_CODAS))
-        return "".join(parts).capitalize()
+        while True:  # at least 4 letters, so no name is a stopword ("To", "Me") for BM25
+            n = self.rng.randint(min_syl, max_syl)
+            parts = [self.rng.choice(_ONSETS) + self.rng.choice(_VOWELS) for _ in range(n)]
+            parts.append(self.rng.choice(_CODAS))
+            word = "".join(parts)
+            if len(word) >= 4:
+                return word.capitalize()
 
     def unique(self, make, tries: int = 200) -> str:
         """Call `make()` until it returns a name not used yet in this world."""

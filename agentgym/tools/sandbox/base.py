@@ -44,7 +44,15 @@ class Limits:
     tmpfs_mb: int = 256
 
     def __post_init__(self) -> None:
-        for name in ("timeout", "memory_mb", "max_output_bytes", "max_processes", "max_file_mb", "max_open_files", "tmpfs_mb"):
+        for name in (
+            "timeout",
+            "memory_mb",
+            "max_output_bytes",
+            "max_processes",
+            "max_file_mb",
+            "max_open_files",
+            "tmpfs_mb",
+        ):
             if getattr(self, name) <= 0:
                 raise InvalidConfig(f"sandbox limit `{name}` must be > 0, got {getattr(self, name)!r}")
         if self.cpu_seconds is not None and self.cpu_seconds <= 0:
@@ -124,7 +132,12 @@ class Sandbox(Protocol):
     limits: Limits
 
     def run(
-        self, code: str, *, stdin: str | bytes | None = None, timeout: float | None = None, files: Files | None = None
+        self,
+        code: str,
+        *,
+        stdin: str | bytes | None = None,
+        timeout: float | None = None,
+        files: Files | None = None,
     ) -> ExecResult: ...
 
     def session(self) -> Session: ...

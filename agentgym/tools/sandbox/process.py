@@ -1,0 +1,482 @@
+"""The `process` sandbox: bubblewrap + an unprivileged uid + rlimits + a wall-clock kill.
+
+Layers, outermost first (each holds if an inner one fails):
+
+1. `setpriv` drops from root to a sandbox-only uid (no groups, no capabilities, no-new-privs),
+   so root-only files stay unreadable and RLIMIT_NPROC counts (it is ignored for uid 0).
+2. bubblewrap unshares every namespace (network, pid, ipc, uts, user, cgroup), builds a root
+   from read-only binds of the system directories only (no /home, /root, /work/<repo>, ...),
+   private size-capped tmpfs at /tmp and /work, a fresh /proc, and dies with its parent.
+3. rlimits: address space, CPU, file size, open files, processes, no core dumps.
+4. The host side kills the process group at the wall timeout or when output passes its cap;
+   with the pid namespace gone, every child (including daemonised ones) dies with it.
+
+Without bubblewrap it falls back to `unshare` (own network, pid and user namespaces) +
+setpriv + rlimits, and warns once that the filesystem is not isolated; `strict=True` refuses.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import resource
+import select
+import shutil
+import signal
+import stat
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path, PurePosixPath
+from typing import IO
+
+from agentgym.errors import InvalidConfig, SandboxError
+from agentgym.tools.sandbox.base import ExecResult, Files, Limits, classify
+from agentgym.tools.sandbox.session import InterpreterSession, PipeReader, repl_source
+
+__all__ = ["ProcessSandbox", "bwrap_available", "find_interpreter"]
+
+log = logging.getLogger(__name__)
+
+SYSTEM_DIRS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+CLEAN_ENV = {
+    "PATH": "/usr/local/bin:/usr/bin:/bin",
+    "HOME": "/work",
+    "TMPDIR": "/tmp",
+    "LANG": "C.UTF-8",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONUNBUFFERED": "1",
+}
+ISOLATIONS = ("auto", "bwrap", "unshare")
+_UID_BASE = 200_000
+_uid_counter = itertools.count()
+_warned_degraded = False
+_probe_lock = threading.Lock()
+_probe_cache: dict[str, bool] = {}
+
+
+def _world_executable(path: str) -> bool:
+    """True when any uid can reach and run `path` (every parent dir o+x, the file o+x)."""
+    p = Path(path)
+    try:
+        if not p.stat().st_mode & stat.S_IXOTH:
+            return False
+        return all(parent.stat().st_mode & stat.S_IXOTH for parent in p.parents)
+    except OSError:
+        return False
+
+
+def find_interpreter() -> str:
+    """A Python 3 interpreter an unprivileged uid can run (a venv under /root is not one)."""
+    candidates = [
+        getattr(sys, "_base_executable", ""),
+        sys.executable,
+        "/usr/bin/python3",
+        "/usr/local/bin/python3",
+    ]
+    for cand in candidates:
+        if cand and os.path.exists(cand):
+            real = os.path.realpath(cand)
+            if _world_executable(real):
+                return real
+    raise SandboxError(
+        f"no Python interpreter that an unprivileged user can run; tried {candidates}. "
+        "Install python3 system-wide (apt-get install -y python3) or pass python=PATH."
+    )
+
+
+def bwrap_available(uid: int | None = None) -> bool:
+    """True when bubblewrap exists and can create its namespaces here (probed once)."""
+    if shutil.which("bwrap") is None:
+        return False
+    key = f"bwrap-{uid}"
+    with _probe_lock:
+        if key not in _probe_cache:
+            argv = [*_drop_privileges(uid), "bwrap", "--unshare-all", "--ro-bind", "/", "/", "true"]
+            try:
+                ok = subprocess.run(argv, capture_output=True, timeout=10, env=CLEAN_ENV).returncode == 0
+            except (OSError, subprocess.TimeoutExpired):
+                ok = False
+            _probe_cache[key] = ok
+        return _probe_cache[key]
+
+
+def _drop_privileges(uid: int | None) -> list[str]:
+    if uid is None or os.geteuid() != 0:
+        return []
+    return [
+        "setpriv",
+        f"--reuid={uid}",
+        f"--regid={uid}",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--no-new-privs",
+    ]
+
+
+def _rlimits(limits: Limits, *, cpu: int) -> Callable[[], None]:
+    """A preexec_fn that applies the limits in the child before exec (inherited from then on)."""
+    mb = 1024 * 1024
+    table = [
+        (resource.RLIMIT_AS, limits.memory_mb * mb),
+        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+        (resource.RLIMIT_FSIZE, limits.max_file_mb * mb),
+        (resource.RLIMIT_NOFILE, limits.max_open_files),
+        (resource.RLIMIT_NPROC, limits.max_processes),
+        (resource.RLIMIT_CORE, 0),
+    ]
+
+    def apply() -> None:
+        for which, value in table:
+            soft, hard = value if isinstance(value, tuple) else (value, value)
+            resource.setrlimit(which, (soft, hard))
+
+    return apply
+
+
+def _check_name(name: str) -> PurePosixPath:
+    p = PurePosixPath(name)
+    if p.is_absolute() or ".." in p.parts or not p.parts:
+        raise InvalidConfig(
+            f"sandbox file names are relative paths inside the work dir without '..'; got {name!r}"
+        )
+    return p
+
+
+def _data_fd(data: str | bytes) -> int:
+    """An fd positioned at the start of an unlinked temp file holding `data` (never blocks like a pipe)."""
+    f = tempfile.TemporaryFile()
+    f.write(data.encode() if isinstance(data, str) else data)
+    f.flush()
+    f.seek(0)
+    fd = os.dup(f.fileno())
+    f.close()
+    return fd
+
+
+class ProcessSandbox:
+    """Runs Python in a bubblewrap jail as an unprivileged uid (see the module docstring).
+
+    >>> with ProcessSandbox() as sb:  # doctest: +SKIP
+    ...     sb.run("print(6 * 7)").stdout
+    '42\\n'
+    """
+
+    backend = "process"
+
+    def __init__(
+        self,
+        limits: Limits | None = None,
+        *,
+        isolation: str = "auto",
+        strict: bool = False,
+        python: str | None = None,
+        uid: int | None = None,
+    ):
+        if isolation not in ISOLATIONS:
+            raise InvalidConfig(f"isolation must be one of {ISOLATIONS}, got {isolation!r}")
+        self.limits = limits or Limits()
+        self.python = python or find_interpreter()
+        self.fixed_uid = uid
+        self.uid = self._next_uid()
+        if os.geteuid() == 0 and shutil.which("setpriv") is None:
+            raise SandboxError(
+                "running as root needs `setpriv` (util-linux) to drop privileges; apt-get install -y util-linux"
+            )
+        self.isolation = self._choose(isolation, strict)
+        self._sessions: list[InterpreterSession] = []
+        self._closed = False
+
+    def _choose(self, isolation: str, strict: bool) -> str:
+        global _warned_degraded
+        if isolation in ("auto", "bwrap") and bwrap_available(self._uid_or_none()):
+            return "bwrap"
+        if isolation == "bwrap" or strict:
+            raise SandboxError(
+                "bubblewrap is missing or cannot create namespaces here, and strict isolation was requested; "
+                "install it (apt-get install -y bubblewrap) or pass strict=False to accept unshare-only isolation"
+            )
+        if shutil.which("unshare") is None:
+            raise SandboxError("neither bubblewrap nor unshare is available; apt-get install -y bubblewrap")
+        if not _warned_degraded:
+            _warned_degraded = True
+            log.warning(
+                "bubblewrap is unavailable: the process sandbox falls back to unshare + rlimits, which isolates "
+                "network and processes but NOT the filesystem (code can read world-readable files and write where "
+                "uid %s may). Install bubblewrap for full isolation.",
+                self.uid,
+            )
+        return "unshare"
+
+    def _next_uid(self) -> int:
+        """A fresh uid per jail, so one run's dying processes never count against the next's RLIMIT_NPROC."""
+        if self.fixed_uid is not None:
+            return self.fixed_uid
+        return _UID_BASE + (os.getpid() % 1000) * 1000 + next(_uid_counter) % 1000
+
+    def _uid_or_none(self) -> int | None:
+        return self.uid if os.geteuid() == 0 else None
+
+    # ------------------------------------------------------------------ command lines
+    def _mounts(self) -> list[str]:
+        args: list[str] = []
+        for d in SYSTEM_DIRS:
+            if os.path.islink(d):
+                args += ["--symlink", os.readlink(d), d]
+            elif os.path.isdir(d):
+                args += ["--ro-bind", d, d]
+        prefix = str(Path(self.python).parents[1])
+        if not any(prefix == d or prefix.startswith(d + "/") for d in SYSTEM_DIRS):
+            args += ["--ro-bind", prefix, prefix]
+        tmpfs = str(self.limits.tmpfs_mb * 1024 * 1024)
+        args += ["--dev", "/dev", "--proc", "/proc", "--size", tmpfs, "--tmpfs", "/tmp"]
+        args += ["--size", tmpfs, "--tmpfs", "/work"]
+        return args
+
+    def _bwrap_argv(self, main_fd: int, file_fds: list[tuple[int, PurePosixPath]]) -> list[str]:
+        argv = [
+            *_drop_privileges(self._uid_or_none()),
+            "bwrap",
+            "--unshare-all",
+            "--die-with-parent",
+            "--new-session",
+        ]
+        argv += self._mounts()
+        argv += ["--ro-bind-data", str(main_fd), "/run/agentgym/main.py"]
+        made: set[str] = set()
+        for fd, rel in file_fds:
+            for parent in reversed(rel.parents[:-1] if len(rel.parts) > 1 else []):
+                if str(parent) not in made:
+                    made.add(str(parent))
+                    argv += ["--dir", f"/work/{parent}"]
+            argv += ["--file", str(fd), f"/work/{rel}"]
+        argv += ["--chdir", "/work", "--remount-ro", "/", self.python, "-I", "/run/agentgym/main.py"]
+        return argv
+
+    def _unshare_argv(self, workdir: str, code: str, files: Files) -> list[str]:
+        """Degraded mode: the code and files go to a host temp dir owned by the sandbox uid."""
+        for name, data in files.items():
+            dest = Path(workdir, _check_name(name))
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(data.encode() if isinstance(data, str) else data)
+        Path(workdir, ".agentgym_main.py").write_text(code)
+        if os.geteuid() == 0:
+            for root, dirs, names in os.walk(workdir):
+                for n in [root, *(os.path.join(root, x) for x in dirs + names)]:
+                    os.chown(n, self.uid, self.uid)
+        unshare = [
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "--net",
+            "--pid",
+            "--fork",
+            "--kill-child",
+            "--mount-proc",
+        ]
+        return [*_drop_privileges(self._uid_or_none()), *unshare, self.python, "-I", ".agentgym_main.py"]
+
+    def _spawn(
+        self,
+        code: str,
+        files: Files,
+        limits: Limits,
+        *,
+        cpu: int,
+        stdin: int | IO[bytes] | None,
+        pipe_stdin: bool = False,
+    ) -> tuple[subprocess.Popen[bytes], Callable[[], None]]:
+        """Start the jailed interpreter on `code`; returns the process and a cleanup function."""
+        if self._closed:
+            raise SandboxError("this sandbox is closed; create a new one with make_sandbox()")
+        fds: list[int] = []
+        workdir: str | None = None
+        self.uid = self._next_uid()
+        if self.isolation == "bwrap":
+            fds.append(_data_fd(code))
+            file_fds = []
+            for name, data in files.items():
+                fds.append(_data_fd(data))
+                file_fds.append((fds[-1], _check_name(name)))
+            argv, cwd = self._bwrap_argv(fds[0], file_fds), "/"
+        else:
+            workdir = tempfile.mkdtemp(prefix="agentgym-sbx-")
+            argv, cwd = self._unshare_argv(workdir, code, files), workdir
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE if pipe_stdin else (stdin if stdin is not None else subprocess.DEVNULL),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL if pipe_stdin else subprocess.PIPE,
+                env=dict(CLEAN_ENV),
+                cwd=cwd,
+                pass_fds=fds,
+                start_new_session=True,
+                preexec_fn=_rlimits(limits, cpu=cpu),
+            )
+        except OSError as exc:
+            raise SandboxError(f"could not start the sandboxed interpreter ({argv[0]}): {exc}") from exc
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+        def cleanup() -> None:
+            _kill_group(proc)
+            if workdir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
+
+        return proc, cleanup
+
+    # ------------------------------------------------------------------ public API
+    def run(
+        self,
+        code: str,
+        *,
+        stdin: str | bytes | None = None,
+        timeout: float | None = None,
+        files: Files | None = None,
+    ) -> ExecResult:
+        """Run `code` as a fresh program in the jail; never raises for what the code does."""
+        limits = self.limits.with_timeout(timeout)
+        stdin_file = None
+        if stdin is not None:
+            stdin_file = tempfile.TemporaryFile()
+            stdin_file.write(stdin.encode() if isinstance(stdin, str) else stdin)
+            stdin_file.seek(0)
+        start = time.monotonic()
+        try:
+            proc, cleanup = self._spawn(code, files or {}, limits, cpu=limits.cpu, stdin=stdin_file)
+        finally:
+            if stdin_file is not None:
+                stdin_file.close()
+        try:
+            out, err, timed_out, exceeded = _collect(proc, start + limits.timeout, limits.max_output_bytes)
+        finally:
+            cleanup()
+        status = proc.wait()
+        exit_code = status if status <= 128 or timed_out or exceeded else -(status - 128)
+        stdout = out.decode("utf-8", "replace")
+        stderr = err.decode("utf-8", "replace")
+        reason, timed, oom = classify(exit_code, stderr, timed_out=timed_out, output_exceeded=exceeded)
+        return ExecResult(
+            stdout=stdout,
+            stderr=stderr,
+            exit_code=None if timed_out else exit_code,
+            timed_out=timed,
+            oom=oom,
+            truncated=exceeded,
+            duration=time.monotonic() - start,
+            reason=reason,
+            extra={"isolation": self.isolation},
+        )
+
+    def session(self) -> InterpreterSession:
+        """A persistent interpreter in its own jail (variables survive across cells)."""
+        limits = self.limits
+        cpu = max(limits.cpu, 3600)  # RLIMIT_CPU is cumulative; the per-cell wall timeout guards hangs
+
+        def start() -> _PipeChannel:
+            proc, cleanup = self._spawn(repl_source(), {}, limits, cpu=cpu, stdin=None, pipe_stdin=True)
+            return _PipeChannel(proc, cleanup)
+
+        s = InterpreterSession(start, limits, backend=self.backend)
+        self._sessions.append(s)
+        return s
+
+    def close(self) -> None:
+        for s in self._sessions:
+            s.close()
+        self._sessions.clear()
+        self._closed = True
+
+    def __enter__(self) -> ProcessSandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"ProcessSandbox(isolation={self.isolation!r}, uid={self.uid}, limits={self.limits})"
+
+
+class _PipeChannel:
+    """A `Channel` over a jailed `repl.py` process's stdin/stdout."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], cleanup: Callable[[], None]):
+        self.proc = proc
+        self._cleanup = cleanup
+        assert proc.stdout is not None and proc.stdin is not None
+        self._reader = PipeReader(proc.stdout.fileno())
+
+    def send(self, data: bytes) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def read_line(self, deadline: float) -> bytes | None:
+        return self._reader.read_line(deadline)
+
+    def exit_code(self) -> int | None:
+        try:
+            status = self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return None
+        return -(status - 128) if 128 < status < 128 + 65 else status
+
+    def kill(self) -> None:
+        self._cleanup()
+        for f in (self.proc.stdin, self.proc.stdout):
+            if f is not None:
+                try:
+                    f.close()
+                except OSError:
+                    pass
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the sandbox's process group; the pid namespace takes every descendant with it."""
+    if proc.poll() is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        log.warning("sandbox process %s did not exit after SIGKILL", proc.pid)
+
+
+def _collect(proc: subprocess.Popen[bytes], deadline: float, cap: int) -> tuple[bytes, bytes, bool, bool]:
+    """Read stdout/stderr until both close, the deadline passes, or either passes `cap` bytes."""
+    assert proc.stdout is not None and proc.stderr is not None
+    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+    bufs = {out_fd: bytearray(), err_fd: bytearray()}
+    open_fds = set(bufs)
+    timed_out = exceeded = False
+    while open_fds:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            timed_out = True
+            break
+        ready, _, _ = select.select(list(open_fds), [], [], left)
+        for fd in ready:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                open_fds.discard(fd)
+                continue
+            buf = bufs[fd]
+            buf += chunk
+            if len(buf) > cap:
+                del buf[cap:]
+                exceeded = True
+        if exceeded:
+            break
+    if timed_out or exceeded:
+        _kill_group(proc)
+    for f in (proc.stdout, proc.stderr):
+        f.close()
+    return bytes(bufs[out_fd]), bytes(bufs[err_fd]), timed_out, exceeded

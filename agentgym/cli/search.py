@@ -11,7 +11,9 @@ import typer
 from agentgym.cli import app
 
 index_app = typer.Typer(help="Build search indexes over a JSONL corpus.", no_args_is_help=True)
-world_app = typer.Typer(help="Generate fictional worlds (corpus + multi-hop questions).", no_args_is_help=True)
+world_app = typer.Typer(
+    help="Generate fictional worlds (corpus + multi-hop questions).", no_args_is_help=True
+)
 retriever_app = typer.Typer(help="Serve an index over HTTP (Search-R1 /retrieve API).", no_args_is_help=True)
 app.add_typer(index_app, name="index")
 app.add_typer(world_app, name="world")
@@ -20,10 +22,14 @@ app.add_typer(retriever_app, name="retriever")
 
 @index_app.command("build")
 def index_build(
-    corpus: Path = typer.Argument(..., help="JSONL corpus: {id, contents} rows (first line = title) or {id, title, text}"),
+    corpus: Path = typer.Argument(
+        ..., help="JSONL corpus: {id, contents} rows (first line = title) or {id, title, text}"
+    ),
     kind: str = typer.Option("bm25", help="bm25 | dense | hybrid"),
     out: Path = typer.Option(..., help="output directory"),
-    model: str = typer.Option(None, help="sentence-transformers model name or path (dense; default: offline MiniLM)"),
+    model: str = typer.Option(
+        None, help="sentence-transformers model name or path (dense; default: offline MiniLM)"
+    ),
     query_prefix: str = typer.Option("", help='dense query prefix, e.g. "query: " for e5'),
     passage_prefix: str = typer.Option("", help='dense passage prefix, e.g. "passage: " for e5'),
     index_type: str = typer.Option("flat", help="dense faiss index: flat | hnsw"),
@@ -36,12 +42,25 @@ def index_build(
         raise typer.BadParameter(f"--kind must be bm25, dense or hybrid, got {kind!r}")
     options = {}
     if kind != "bm25":
-        options = {"model": model, "query_prefix": query_prefix, "passage_prefix": passage_prefix,
-                   "index_type": index_type, "batch_size": batch_size}
+        options = {
+            "model": model,
+            "query_prefix": query_prefix,
+            "passage_prefix": passage_prefix,
+            "index_type": index_type,
+            "batch_size": batch_size,
+        }
     start = time.perf_counter()
     retriever = build_index(str(corpus), kind, out, show_progress=True, **options)
-    typer.echo(json.dumps({"kind": kind, "docs": len(retriever), "out": str(out),
-                           "seconds": round(time.perf_counter() - start, 2)}))
+    typer.echo(
+        json.dumps(
+            {
+                "kind": kind,
+                "docs": len(retriever),
+                "out": str(out),
+                "seconds": round(time.perf_counter() - start, 2),
+            }
+        )
+    )
 
 
 @world_app.command("generate")
@@ -61,8 +80,14 @@ def world_generate(
         hop_list = tuple(int(h) for h in hops.split(","))
     except ValueError as exc:
         raise typer.BadParameter(f"--hops must be comma-separated integers, got {hops!r}") from exc
-    world = generate_world(seed, docs, hops=hop_list, questions_per_hop=questions_per_hop,
-                           distractors=distractors, paraphrase=paraphrase)
+    world = generate_world(
+        seed,
+        docs,
+        hops=hop_list,
+        questions_per_hop=questions_per_hop,
+        distractors=distractors,
+        paraphrase=paraphrase,
+    )
     world.save(out)
     splits = {s: len(world.questions_for(s)) for s in ("train", "dev", "test")}
     typer.echo(json.dumps({"out": str(out), "docs": len(world.documents), "questions": splits}))

@@ -28,7 +28,9 @@ def _env_kwargs(text: str | None, env_ids: list[str]) -> dict[str, dict[str, Any
 
 @app.command("serve")
 def serve_cmd(
-    env_ids: list[str] = typer.Argument(..., help="registered env ids to serve, e.g. Calculator-v0 SearchQA-v0"),
+    env_ids: list[str] = typer.Argument(
+        ..., help="registered env ids to serve, e.g. Calculator-v0 SearchQA-v0"
+    ),
     host: str = typer.Option("127.0.0.1", help="bind address; anything but loopback requires --token"),
     port: int = typer.Option(8100, help="TCP port"),
     token: str = typer.Option(None, help="bearer token clients must send (or set AGENTGYM_SERVER_TOKEN)"),
@@ -36,6 +38,9 @@ def serve_cmd(
     idle_timeout: float = typer.Option(600.0, help="seconds without a call before a session is closed"),
     max_body_bytes: int = typer.Option(1 << 20, help="largest accepted request body"),
     env_kwargs: str = typer.Option(None, help='JSON constructor kwargs: {"kw": v} or {"Env-v0": {"kw": v}}'),
+    expose_oracle: bool = typer.Option(
+        False, help="serve the expert's actions (reveals answers; trusted trainers only)"
+    ),
 ) -> None:
     """Serve environments over HTTP: sessions, reset/step, tool schemas and direct tool calls."""
     from agentgym.server.app import ServerConfig
@@ -48,6 +53,7 @@ def serve_cmd(
         max_sessions=max_sessions,
         idle_timeout=idle_timeout,
         max_body_bytes=max_body_bytes,
+        expose_oracle=expose_oracle,
     )
     try:
         serve(config, host=host, port=port)
@@ -59,7 +65,9 @@ def serve_cmd(
 @app.command("mcp")
 def mcp_cmd(
     env_id: str = typer.Argument(..., help="registered env id whose tools to serve"),
-    transport: str = typer.Option("stdio", help="`stdio` (desktop agents) or `http` (streamable HTTP at /mcp)"),
+    transport: str = typer.Option(
+        "stdio", help="`stdio` (desktop agents) or `http` (streamable HTTP at /mcp)"
+    ),
     host: str = typer.Option("127.0.0.1", help="bind address for --transport http"),
     port: int = typer.Option(8200, help="TCP port for --transport http"),
     seed: int = typer.Option(0, help="reset seed of each session's env"),

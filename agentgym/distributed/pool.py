@@ -22,8 +22,10 @@ from typing import Any
 import gymnasium
 
 from agentgym.core.env import Env
+from agentgym.core.parsing import ActionParser
 from agentgym.distributed.worker import EnvWorker
 from agentgym.errors import InvalidConfig, ProviderError
+from agentgym.server.sessions import parser_from_description
 
 __all__ = ["EnvProxy", "EnvWorkerCrashed", "PoolStats", "RayEnvPool"]
 
@@ -164,7 +166,9 @@ class RayEnvPool:
         proxy._set_described(self._call(proxy, "open", proxy.slot, opening=True))
 
     # ----------------------------------------------------------------- batched calls
-    def _batch(self, method: str, proxies: Sequence[EnvProxy], args: Sequence[tuple], return_exceptions: bool) -> list:
+    def _batch(
+        self, method: str, proxies: Sequence[EnvProxy], args: Sequence[tuple], return_exceptions: bool
+    ) -> list:
         """One `method` call per worker over its proxies; per-env exceptions in place."""
         if method == "reset_batch":
             for p in proxies:
@@ -190,7 +194,7 @@ class RayEnvPool:
             except self._ray.exceptions.RayActorError as exc:
                 self._restart(wi, generation, exc)
                 results = [("error", self._lost(proxies[i])) for i in idx]
-            for i, (_, value) in zip(idx, results):
+            for i, (_, value) in zip(idx, results, strict=False):
                 out[i] = value
         if not return_exceptions:
             for value in out:
@@ -208,7 +212,9 @@ class RayEnvPool:
     ) -> list[tuple[str, dict[str, Any]] | BaseException]:
         """Reset many proxies with one Ray call per worker; results in input order."""
         opts = options if options is not None else [None] * len(envs)
-        return self._batch("reset_batch", envs, [(s, o) for s, o in zip(seeds, opts)], return_exceptions)
+        return self._batch(
+            "reset_batch", envs, [(s, o) for s, o in zip(seeds, opts, strict=False)], return_exceptions
+        )
 
     def step_batch(
         self, envs: Sequence[EnvProxy], actions: Sequence[Any], *, return_exceptions: bool = False
@@ -255,9 +261,12 @@ class EnvProxy(Env):
         self.slot = slot
         self.generation = generation
         self._described: dict[str, Any] = {}
+        self._parser: ActionParser | None = None
         self._closed = False
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
         super().reset(seed=seed)
         if self.generation != self.pool._workers[self.worker].generation:
             self.pool._reopen(self)
@@ -287,6 +296,7 @@ class EnvProxy(Env):
 
     def _set_described(self, described: dict[str, Any]) -> None:
         self._described = dict(described)
+        self._parser = None
         spec_id = described.get("spec_id")
         if spec_id and spec_id in gymnasium.registry:
             self.spec = gymnasium.registry[spec_id]
@@ -315,6 +325,13 @@ class EnvProxy(Env):
     @property
     def tools(self) -> list[dict[str, Any]]:
         return list(self._described.get("tools", []))
+
+    @property
+    def parser(self) -> ActionParser | None:
+        """The env's action parser, rebuilt here (its tools only carry schemas)."""
+        if self._parser is None:
+            self._parser = parser_from_description(self._described)
+        return self._parser
 
     def remote_attr(self, name: str) -> Any:
         """Read any other attribute of the remote env (it must be picklable)."""

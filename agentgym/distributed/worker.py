@@ -52,7 +52,9 @@ class EnvWorker:
         if env is not None:
             env.close()
 
-    def reset(self, slot: int, seed: int | None, options: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    def reset(
+        self, slot: int, seed: int | None, options: dict[str, Any] | None
+    ) -> tuple[str, dict[str, Any]]:
         return self.envs[slot].reset(seed=seed, options=options)
 
     def step(self, slot: int, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
@@ -77,7 +79,9 @@ class EnvWorker:
                 out.append(("error", exc))
         return out
 
-    def reset_batch(self, items: Sequence[tuple[int, int | None, dict[str, Any] | None]]) -> list[tuple[str, Any]]:
+    def reset_batch(
+        self, items: Sequence[tuple[int, int | None, dict[str, Any] | None]]
+    ) -> list[tuple[str, Any]]:
         return self._each(self.reset, items)
 
     def step_batch(self, items: Sequence[tuple[int, Any]]) -> list[tuple[str, Any]]:

@@ -27,7 +27,7 @@ from agentgym.errors import InvalidConfig, did_you_mean
 from agentgym.eval.metrics import cover_exact_match, exact_match, f1_score
 from agentgym.tools.base import ToolCall
 from agentgym.tools.search.base import Retriever
-from agentgym.tools.search.factory import load_index, make_retriever, search_tool
+from agentgym.tools.search.factory import make_retriever, search_tool
 
 __all__ = ["REWARDS", "SearchQAEnv", "world_retriever"]
 
@@ -125,15 +125,21 @@ class SearchQAEnv(ToolEnv):
         **kwargs: Any,
     ):
         if reward not in REWARDS:
-            raise InvalidConfig(f"reward must be one of {sorted(REWARDS)}, got {reward!r}." + did_you_mean(reward, REWARDS))
+            raise InvalidConfig(
+                f"reward must be one of {sorted(REWARDS)}, got {reward!r}." + did_you_mean(reward, REWARDS)
+            )
         if split not in SPLIT_NAMES:
-            raise InvalidConfig(f"split must be one of {SPLIT_NAMES}, got {split!r}." + did_you_mean(split, SPLIT_NAMES))
+            raise InvalidConfig(
+                f"split must be one of {SPLIT_NAMES}, got {split!r}." + did_you_mean(split, SPLIT_NAMES)
+            )
         if k < 1:
             raise InvalidConfig(f"k (documents per search) must be >= 1, got {k}")
         self.reward_name, self.k, self.split, self.hops = reward, int(k), split, _hops(hops)
         self.tasks = self._load_tasks(world, data, corpus, index, url)
         self.retriever = self._retriever(retriever, retriever_options or {})
-        tool = search_tool(self.retriever, k=self.k, max_doc_chars=max_doc_chars, max_paragraphs=max_paragraphs)
+        tool = search_tool(
+            self.retriever, k=self.k, max_doc_chars=max_doc_chars, max_paragraphs=max_paragraphs
+        )
         super().__init__(tools=[tool], **kwargs)
         self._by_id = {t.id: t for t in self.tasks}
         self._queries: list[str] = []
@@ -149,18 +155,35 @@ class SearchQAEnv(ToolEnv):
 
             records = load_qa(data)
             wanted = [r for r in records if self.hops is None or r.meta.get("hops") in self.hops]
-            tasks = [Task(r.id, r.question, answer=r.answers, meta={"hops": r.meta.get("hops")},
-                          private={"gold_docs": list(r.meta.get("gold_docs", [])),
-                                   "expert_queries": list(r.meta.get("expert_queries", []))}) for r in wanted]
+            tasks = [
+                Task(
+                    r.id,
+                    r.question,
+                    answer=r.answers,
+                    meta={"hops": r.meta.get("hops")},
+                    private={
+                        "gold_docs": list(r.meta.get("gold_docs", [])),
+                        "expert_queries": list(r.meta.get("expert_queries", [])),
+                    },
+                )
+                for r in wanted
+            ]
         else:
             split = None if self.split == "all" else self.split
             tasks = [
-                Task(q.id, q.question, answer=list(q.answers), meta={"hops": q.hops, "kind": q.kind},
-                     private={"gold_docs": list(q.gold_docs), "expert_queries": list(q.expert_queries)})
+                Task(
+                    q.id,
+                    q.question,
+                    answer=list(q.answers),
+                    meta={"hops": q.hops, "kind": q.kind},
+                    private={"gold_docs": list(q.gold_docs), "expert_queries": list(q.expert_queries)},
+                )
                 for q in self.world.questions_for(split, self.hops)
             ]
         if not tasks:
-            raise InvalidConfig(f"no questions for split={self.split!r} hops={self.hops}; widen hops or use another split")
+            raise InvalidConfig(
+                f"no questions for split={self.split!r} hops={self.hops}; widen hops or use another split"
+            )
         self._corpus, self._index, self._url = corpus, index, url
         return tasks
 
@@ -196,7 +219,7 @@ class SearchQAEnv(ToolEnv):
         return Score(reward=score, score=score, success=score >= 1.0, extra=metrics)
 
     def on_tool_results(self, calls, results) -> None:
-        for call, result in zip(calls, results):
+        for call, result in zip(calls, results, strict=False):
             if call.name != "search":
                 continue
             self._queries.append(str(call.arguments.get("query", "")))

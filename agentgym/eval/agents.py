@@ -8,10 +8,7 @@ policies (`tiny`, checkpoints, `vllm:`) go through the training collector instea
 
 from __future__ import annotations
 
-import json
 import os
-import threading
-import time
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -53,7 +50,7 @@ class ConstantAgent:
 
 
 class ChatAgent:
-    """Any OpenAI-compatible `/v1/chat/completions` endpoint (vLLM, llama.cpp, hosted APIs).
+    """Any OpenAI-compatible `/v1/chat/completions` endpoint, through `agentgym.llm.OpenAIChat`.
 
     The API key comes from `api_key_env` (default ``OPENAI_API_KEY``); none is sent when unset.
     For envs with ``action_format="openai"`` the env's tool schemas are sent and the assistant
@@ -71,64 +68,32 @@ class ChatAgent:
         retries: int = 2,
         api_key_env: str = "OPENAI_API_KEY",
     ):
-        self.base_url = base_url.rstrip("/")
-        if not self.base_url.endswith("/v1"):
-            self.base_url += "/v1"
-        self.model = model or "default"
+        from agentgym.llm.openai_chat import OpenAIChat
+
+        self.llm = OpenAIChat(
+            base_url, model, api_key=os.environ.get(api_key_env), timeout=timeout_s, max_retries=retries
+        )
         self.temperature = temperature
         self.max_tokens = max_tokens
-        self.timeout_s = timeout_s
-        self.retries = retries
-        self._api_key = os.environ.get(api_key_env)
-        self._local = threading.local()
-
-    def _client(self) -> Any:
-        import httpx
-
-        client = getattr(self._local, "client", None)
-        if client is None:
-            headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
-            client = self._local.client = httpx.Client(timeout=self.timeout_s, headers=headers)
-        return client
-
-    def _post(self, body: dict[str, Any]) -> dict[str, Any]:
-        import httpx
-
-        last = ""
-        for attempt in range(self.retries + 1):
-            try:
-                resp = self._client().post(f"{self.base_url}/chat/completions", json=body)
-                if resp.status_code < 500 and resp.status_code != 429:
-                    resp.raise_for_status()
-                    return resp.json()
-                last = f"HTTP {resp.status_code}: {resp.text[:200]}"
-            except httpx.HTTPStatusError as exc:
-                raise ProviderError(f"{self.base_url} refused the request: {exc.response.status_code} {exc.response.text[:300]}") from exc
-            except httpx.HTTPError as exc:
-                last = f"{type(exc).__name__}: {exc}"
-            time.sleep(min(4.0, 0.5 * 2**attempt))
-        raise ProviderError(f"{self.base_url}/chat/completions failed after {self.retries + 1} tries: {last}")
 
     def act(self, messages: list[dict[str, Any]], env: Any, *, seed: int) -> AgentReply:
+        from agentgym.llm.base import SamplingParams
+        from agentgym.llm.openai_chat import completion_to_action
+
         u = env.unwrapped
         native_tools = getattr(u, "action_format", "") == "openai"
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": messages,
-            "temperature": self.temperature,
-            "max_tokens": self.max_tokens,
-            "seed": seed % (2**31),
-        }
-        if native_tools:
-            body["tools"] = u.toolset.openai_schemas()
+        sampling = SamplingParams(temperature=self.temperature, max_tokens=self.max_tokens, seed=seed)
+        tools = u.toolset.openai_schemas() if native_tools else None
         try:
-            data = self._post(body)
-            msg = data["choices"][0]["message"]
-        except (ProviderError, KeyError, IndexError, TypeError, ValueError) as exc:
+            c = self.llm.chat_many([messages], sampling, tools=tools)[0]
+        except ProviderError as exc:  # e.g. the model name could not be resolved
             return AgentReply("", error=f"model call failed: {exc}")
-        usage = data.get("usage") or {}
-        text = json.dumps(msg) if native_tools and msg.get("tool_calls") else (msg.get("content") or "")
-        return AgentReply(text, int(usage.get("prompt_tokens", 0)), int(usage.get("completion_tokens", 0)))
+        if c.finish_reason == "error":
+            return AgentReply("", error=f"model call failed: {c.error}")
+        text = completion_to_action(c) if native_tools else c.text
+        return AgentReply(
+            text, int(c.usage.get("prompt_tokens", 0)), int(c.usage.get("completion_tokens", 0))
+        )
 
 
 def text_agent(spec: str, *, temperature: float = 0.0, max_tokens: int = 1024) -> Agent | None:
@@ -143,6 +108,8 @@ def text_agent(spec: str, *, temperature: float = 0.0, max_tokens: int = 1024) -
     if spec.startswith("openai:"):
         url, _, model = spec[len("openai:") :].partition("#")
         if not url.startswith(("http://", "https://")):
-            raise InvalidConfig(f"openai model spec needs a URL, e.g. openai:http://127.0.0.1:8000/v1#my-model; got {spec!r}")
+            raise InvalidConfig(
+                f"openai model spec needs a URL, e.g. openai:http://127.0.0.1:8000/v1#my-model; got {spec!r}"
+            )
         return ChatAgent(url, model or None, temperature=temperature, max_tokens=max_tokens)
     return None

@@ -119,8 +119,10 @@ def gaia_score(model_answer: str | None, ground_truth: str) -> bool:
         if len(gold_items) != len(answer_items):
             return False
         return all(
-            _gaia_number(a) == float(g) if _is_float(g) else _gaia_str(a, remove_punct=False) == _gaia_str(g, remove_punct=False)
-            for a, g in zip(answer_items, gold_items)
+            _gaia_number(a) == float(g)
+            if _is_float(g)
+            else _gaia_str(a, remove_punct=False) == _gaia_str(g, remove_punct=False)
+            for a, g in zip(answer_items, gold_items, strict=True)
         )
     return _gaia_str(answer) == _gaia_str(gold)
 
@@ -139,7 +141,9 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     if not 0 <= c <= n or k < 1:
         raise ValueError(f"pass_at_k needs 0 <= c <= n and k >= 1; got n={n}, c={c}, k={k}")
     if k > n:
-        raise ValueError(f"pass@{k} needs at least {k} samples per task, got n={n}; lower k or raise --samples")
+        raise ValueError(
+            f"pass@{k} needs at least {k} samples per task, got n={n}; lower k or raise --samples"
+        )
     if n - c < k:
         return 1.0
     prod = 1.0

@@ -79,7 +79,9 @@ def _valid_prefix_length(path: Path) -> int:
     data = path.read_bytes()
     end = data.rfind(b"\n") + 1  # 0 when there is no newline at all
     if end and end < len(data):
-        log.warning("%s: dropping a torn last line (%d bytes) left by an interrupted run", path, len(data) - end)
+        log.warning(
+            "%s: dropping a torn last line (%d bytes) left by an interrupted run", path, len(data) - end
+        )
     return end
 
 

@@ -56,7 +56,10 @@ def _pct(x: float) -> str:
 
 def _table(header: list[str], rows: list[list[str]], cls: str = "") -> str:
     head = "".join(f'<th class="{"l" if i == 0 else ""}">{escape(h)}</th>' for i, h in enumerate(header))
-    body = "".join("<tr>" + "".join(f'<td class="{"l" if i == 0 else ""}">{c}</td>' for i, c in enumerate(r)) + "</tr>" for r in rows)
+    body = "".join(
+        "<tr>" + "".join(f'<td class="{"l" if i == 0 else ""}">{c}</td>' for i, c in enumerate(r)) + "</tr>"
+        for r in rows
+    )
     return f'<table class="{cls}"><tr>{head}</tr>{body}</table>'
 
 
@@ -72,9 +75,22 @@ def _summary_html(summary: dict[str, Any]) -> str:
     )  # fmt: skip
     groups = []
     for name, rows in [*summary["by"].items(), ("tool calls", summary["by_tool_use"])]:
-        body = [[escape(k), str(b["episodes"]), _pct(b["success_rate"]), f"{b['score']:.3f}"] for k, b in rows.items()]
-        groups.append(f"<div><h3>by {escape(name)}</h3>" + _table([name, "episodes", "success", "score"], body) + "</div>")
+        body = [
+            [escape(k), str(b["episodes"]), _pct(b["success_rate"]), f"{b['score']:.3f}"]
+            for k, b in rows.items()
+        ]
+        groups.append(
+            f"<div><h3>by {escape(name)}</h3>"
+            + _table([name, "episodes", "success", "score"], body)
+            + "</div>"
+        )
     parts = [overall, '<div class="groups">' + "".join(groups) + "</div>"]
+    if "llm_judge" in o:
+        j = o["llm_judge"]
+        parts.insert(
+            1,
+            f'<p class="judge"><b>{escape(j["label"])}</b>: {_pct(j["accuracy"])} of {j["judged"]} answers</p>',
+        )
     u = summary["usage"]
     parts.append(
         "<h3>usage</h3>"
@@ -90,7 +106,14 @@ def _charts(summary: dict[str, Any], records: list[EpisodeRecord]) -> str:
     for name in ("level", "difficulty", "hops"):
         rows = summary["by"].get(name)
         if rows:
-            charts.append(bar_chart(list(rows), [b["success_rate"] for b in rows.values()], title=f"success by {name}", vmax=1.0))
+            charts.append(
+                bar_chart(
+                    list(rows),
+                    [b["success_rate"] for b in rows.values()],
+                    title=f"success by {name}",
+                    vmax=1.0,
+                )
+            )
     charts.append(histogram([float(r.tool_calls) for r in records], title="tool calls per episode"))
     charts.append(histogram([float(r.tokens_out) for r in records], title="tokens out per episode"))
     charts.append(histogram([float(len(r.steps)) for r in records], title="turns per episode"))
@@ -98,13 +121,19 @@ def _charts(summary: dict[str, Any], records: list[EpisodeRecord]) -> str:
 
 
 def _turn_html(i: int, s: StepRecord) -> str:
-    parts = [f'<div class="turn"><span class="tag">turn {i + 1}</span><span class="reward">reward {s.reward:+.3f}</span>']
+    parts = [
+        f'<div class="turn"><span class="tag">turn {i + 1}</span><span class="reward">reward {s.reward:+.3f}</span>'
+    ]
     parts.append(f'<pre class="action"><span class="tag">action</span>{escape(s.action)}</pre>')
-    for call, res in zip(s.tool_calls, s.tool_results or [{}] * len(s.tool_calls)):
+    for call, res in zip(s.tool_calls, s.tool_results or [{}] * len(s.tool_calls), strict=False):
         args = escape(json.dumps(call.get("arguments", {}), ensure_ascii=False))
-        parts.append(f'<pre class="call"><span class="tag">tool call</span>{escape(str(call.get("name")))}({args})</pre>')
+        parts.append(
+            f'<pre class="call"><span class="tag">tool call</span>{escape(str(call.get("name")))}({args})</pre>'
+        )
         if res.get("error"):
-            parts.append(f'<pre class="err"><span class="tag">tool error</span>{escape(str(res["error"]))}</pre>')
+            parts.append(
+                f'<pre class="err"><span class="tag">tool error</span>{escape(str(res["error"]))}</pre>'
+            )
     if s.parse_error:
         parts.append(f'<pre class="err"><span class="tag">parse error</span>{escape(s.parse_error)}</pre>')
     parts.append(f'<pre class="obs"><span class="tag">observation</span>{escape(s.observation)}</pre></div>')
@@ -134,7 +163,9 @@ def _episode_html(r: EpisodeRecord) -> str:
     return f'<details class="ep" id="{anchor}" data-status="{status}" data-search="{search}">{head}{"".join(body)}</details>'
 
 
-def render_report(records: list[EpisodeRecord], summary: dict[str, Any], *, title: str = "agentgym evaluation") -> str:
+def render_report(
+    records: list[EpisodeRecord], summary: dict[str, Any], *, title: str = "agentgym evaluation"
+) -> str:
     """The report page as one HTML string."""
     run = summary.get("run", {})
     subtitle = " · ".join(f"{k}: {v}" for k, v in run.items())
@@ -148,7 +179,7 @@ def render_report(records: list[EpisodeRecord], summary: dict[str, Any], *, titl
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
         f"<style>{_CSS}</style></head><body><h1>{escape(title)}</h1><p>{escape(subtitle)}</p>"
         f'<h2>Summary</h2><section id="summary">{_summary_html(summary)}</section>'
-        f'<h2>Plots</h2>{_charts(summary, records)}'
+        f"<h2>Plots</h2>{_charts(summary, records)}"
         f'<h2>Episodes</h2>{filters}<section id="episodes">{episodes}</section>'
         f"<script>{_JS}applyFilter();openFromHash();</script></body></html>"
     )
@@ -164,6 +195,8 @@ def write_report(out_dir: str | Path) -> Path:
     run = old.get("run", {})
     summary = summarize(records, samples=int(run.get("samples", 1)), seed=int(run.get("seed", 0)))
     summary["run"] = run
+    if "llm_judge" in old.get("overall", {}):
+        summary["overall"]["llm_judge"] = old["overall"]["llm_judge"]
     path = out / "report.html"
     path.write_text(render_report(records, summary), encoding="utf-8")
     return path

@@ -21,10 +21,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentgym.errors import InvalidConfig
 from agentgym.eval.agents import Agent, text_agent
 from agentgym.eval.records import EpisodeRecord, EpisodeStore, StepRecord, read_records, sorted_records
 from agentgym.eval.summary import summarize
-from agentgym.errors import InvalidConfig
 
 __all__ = ["EvalConfig", "TaskRef", "plan_tasks", "run_eval", "write_submission"]
 
@@ -53,11 +53,16 @@ class EvalConfig:
     seed: int = 0
     resume: bool = True
     submission: Path | None = None
+    judge: str | None = None
+    price_in: float = 0.0
+    price_out: float = 0.0
     report: bool = True
 
     def __post_init__(self) -> None:
         if self.samples < 1 or self.concurrency < 1:
-            raise InvalidConfig(f"samples and concurrency must be >= 1, got {self.samples} and {self.concurrency}")
+            raise InvalidConfig(
+                f"samples and concurrency must be >= 1, got {self.samples} and {self.concurrency}"
+            )
         if self.n is not None and self.n < 1:
             raise InvalidConfig(f"--n must be >= 1, got {self.n}")
 
@@ -86,18 +91,30 @@ def plan_tasks(env: Any, cfg: EvalConfig) -> list[TaskRef]:
         ids = list(u.task_ids())
         refs = [TaskRef(t, _seed_for(cfg.seed, t), {"task": t}) for t in ids]
         loaded = set(ids)  # a duplicate row's problem is only logged: its task runs from the first row
-        refs += [TaskRef(p.task_id, None, None, problem=str(p)) for p in getattr(u, "problems", []) if p.task_id not in loaded]
+        refs += [
+            TaskRef(p.task_id, None, None, problem=str(p))
+            for p in getattr(u, "problems", [])
+            if p.task_id not in loaded
+        ]
         if wanted is not None:
             by_key = {r.key: r for r in refs}
             missing = [w for w in wanted if w not in by_key]
             if missing:
-                raise InvalidConfig(f"unknown task id(s) {missing[:5]} for {cfg.env_id}; it has {len(ids)} tasks")
+                raise InvalidConfig(
+                    f"unknown task id(s) {missing[:5]} for {cfg.env_id}; it has {len(ids)} tasks"
+                )
             refs = [by_key[w] for w in wanted]
     else:
         try:
-            seeds = [int(t) for t in wanted] if wanted is not None else list(range(cfg.seed, cfg.seed + (cfg.n or 100)))
+            seeds = (
+                [int(t) for t in wanted]
+                if wanted is not None
+                else list(range(cfg.seed, cfg.seed + (cfg.n or 100)))
+            )
         except ValueError as exc:
-            raise InvalidConfig(f"{cfg.env_id} generates tasks from seeds; --tasks must list integers ({exc})") from exc
+            raise InvalidConfig(
+                f"{cfg.env_id} generates tasks from seeds; --tasks must list integers ({exc})"
+            ) from exc
         refs = [TaskRef(f"seed-{s}", s) for s in seeds]
     return refs[: cfg.n] if cfg.n is not None else refs
 
@@ -105,7 +122,9 @@ def plan_tasks(env: Any, cfg: EvalConfig) -> list[TaskRef]:
 # --------------------------------------------------------------------------- episodes → records
 
 
-def _finish(rec: EpisodeRecord, env: Any, reset_info: dict[str, Any], last: dict[str, Any], t0: float) -> EpisodeRecord:
+def _finish(
+    rec: EpisodeRecord, env: Any, reset_info: dict[str, Any], last: dict[str, Any], t0: float
+) -> EpisodeRecord:
     task = reset_info.get("task") or {}
     rec.task_id = str(task.get("id", rec.task_key))
     rec.meta = {k: v for k, v in task.items() if k not in ("id", "prompt")}
@@ -160,7 +179,9 @@ def run_text_episode(env: Any, agent: Agent, ref: TaskRef, sample: int, cfg: Eva
 
 def trajectory_record(traj: Any, env: Any, key: str, t0: float) -> EpisodeRecord:
     """An `EpisodeRecord` from a collector `Trajectory` (token counts from its ids)."""
-    rec = EpisodeRecord(key, traj.sample_index, system_prompt=traj.system_prompt, first_observation=traj.first_observation)
+    rec = EpisodeRecord(
+        key, traj.sample_index, system_prompt=traj.system_prompt, first_observation=traj.first_observation
+    )
     context = len(traj.prompt_ids)
     for turn in traj.turns:
         rec.tokens_in += context
@@ -185,7 +206,13 @@ def _progress(total: int, done: int, enabled: bool) -> Iterator[Callable[[Episod
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
     stats = {"n": 0, "ok": 0}
-    columns = [TextColumn("eval"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[rate]}"), TimeRemainingColumn()]
+    columns = [
+        TextColumn("eval"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+    ]
     with Progress(*columns, disable=not enabled, transient=False) as bar:
         task = bar.add_task("eval", total=total, completed=done, rate="")
         lock = threading.Lock()
@@ -199,7 +226,9 @@ def _progress(total: int, done: int, enabled: bool) -> Iterator[Callable[[Episod
         yield advance
 
 
-def _run_text(agent: Agent, cfg: EvalConfig, jobs: list[tuple[TaskRef, int]], store: EpisodeStore, advance: Callable) -> None:
+def _run_text(
+    agent: Agent, cfg: EvalConfig, jobs: list[tuple[TaskRef, int]], store: EpisodeStore, advance: Callable
+) -> None:
     import agentgym
 
     local = threading.local()
@@ -210,7 +239,7 @@ def _run_text(agent: Agent, cfg: EvalConfig, jobs: list[tuple[TaskRef, int]], st
         if env is None:
             env = local.env = agentgym.make(cfg.env_id, **_env_kwargs(cfg))
             envs.append(env)
-        return run_text_episode(env, agent, ref, sample, cfg)
+        return _priced(run_text_episode(env, agent, ref, sample, cfg), cfg)
 
     with ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="agentgym-eval") as pool:
         futures = [pool.submit(work, ref, s) for ref, s in jobs]
@@ -222,7 +251,9 @@ def _run_text(agent: Agent, cfg: EvalConfig, jobs: list[tuple[TaskRef, int]], st
         env.close()
 
 
-def _run_collector(cfg: EvalConfig, jobs: list[tuple[TaskRef, int]], store: EpisodeStore, advance: Callable) -> None:
+def _run_collector(
+    cfg: EvalConfig, jobs: list[tuple[TaskRef, int]], store: EpisodeStore, advance: Callable
+) -> None:
     import agentgym
     from agentgym.llm import SamplingParams, load_policy
     from agentgym.rollout import Collector, EpisodeStart
@@ -234,15 +265,27 @@ def _run_collector(cfg: EvalConfig, jobs: list[tuple[TaskRef, int]], store: Epis
     for lo in range(0, len(jobs), len(envs) or 1):
         chunk, t0 = jobs[lo : lo + len(envs)], time.perf_counter()
         starts = [
-            EpisodeStart(env, seed=ref.seed, options=ref.options, group_id=ref.key, sample_index=s, env_id=cfg.env_id)
-            for env, (ref, s) in zip(envs, chunk)
+            EpisodeStart(
+                env, seed=ref.seed, options=ref.options, group_id=ref.key, sample_index=s, env_id=cfg.env_id
+            )
+            for env, (ref, s) in zip(envs, chunk, strict=False)
         ]
-        for env, (ref, _), traj in zip(envs, chunk, collector.run(starts)):
-            rec = trajectory_record(traj, env, ref.key, t0)
+        for env, (ref, _), traj in zip(envs, chunk, collector.run(starts), strict=False):
+            rec = _priced(trajectory_record(traj, env, ref.key, t0), cfg)
             store.append(rec)
             advance(rec)
     for env in envs:
         env.close()
+
+
+def _priced(rec: EpisodeRecord, cfg: EvalConfig) -> EpisodeRecord:
+    """Estimated model cost from token counts and the per-1k-token prices of the config."""
+    from agentgym.tools.accounting import Price
+
+    rec.cost = Price(per_1k_input_tokens=cfg.price_in, per_1k_output_tokens=cfg.price_out).cost(
+        0, rec.tokens_in, rec.tokens_out
+    )
+    return rec
 
 
 def _env_kwargs(cfg: EvalConfig) -> dict[str, Any]:
@@ -263,7 +306,9 @@ def run_eval(cfg: EvalConfig, *, agent: Agent | None = None, progress: bool = Tr
     out = Path(cfg.out)
     records_path = out / RECORDS_FILE
     if records_path.exists() and not cfg.resume:
-        raise InvalidConfig(f"{out} already holds a run; pass --resume to continue it or choose another --out")
+        raise InvalidConfig(
+            f"{out} already holds a run; pass --resume to continue it or choose another --out"
+        )
     out.mkdir(parents=True, exist_ok=True)
     (out / CONFIG_FILE).write_text(json.dumps(asdict(cfg), indent=1, default=str))
     probe = agentgym.make(cfg.env_id, **_env_kwargs(cfg))
@@ -288,6 +333,11 @@ def run_eval(cfg: EvalConfig, *, agent: Agent | None = None, progress: bool = Tr
     records = sorted_records(r for r in read_records(records_path) if r.key in keys)
     summary = summarize(records, samples=cfg.samples, seed=cfg.seed)
     summary["run"] = {"env": cfg.env_id, "model": cfg.model, "samples": cfg.samples, "seed": cfg.seed}
+    if cfg.judge:
+        from agentgym.eval.judge import judge_run
+        from agentgym.llm import load_policy
+
+        summary["overall"]["llm_judge"] = judge_run(out, records, load_policy(cfg.judge))
     (out / SUMMARY_FILE).write_text(json.dumps(summary, indent=1))
     if cfg.submission is not None:
         write_submission(records, cfg.submission)
@@ -305,6 +355,10 @@ def write_submission(records: Sequence[EpisodeRecord], path: str | Path) -> Path
     with open(path, "w", encoding="utf-8") as f:
         for rec in sorted_records(r for r in records if r.sample == 0):
             trace = "\n".join(s.action for s in rec.steps)
-            row = {"task_id": rec.task_id or rec.task_key, "model_answer": rec.answer or "", "reasoning_trace": trace}
+            row = {
+                "task_id": rec.task_id or rec.task_key,
+                "model_answer": rec.answer or "",
+                "reasoning_trace": trace,
+            }
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     return path

@@ -19,7 +19,12 @@ from agentgym.eval.records import EpisodeRecord
 __all__ = ["GROUP_FIELDS", "TOOL_BUCKETS", "format_summary", "summarize"]
 
 GROUP_FIELDS: tuple[str, ...] = ("level", "difficulty", "hops", "kind")
-TOOL_BUCKETS: tuple[tuple[str, int, int], ...] = (("0", 0, 0), ("1-2", 1, 2), ("3-5", 3, 5), ("6+", 6, 1 << 30))
+TOOL_BUCKETS: tuple[tuple[str, int, int], ...] = (
+    ("0", 0, 0),
+    ("1-2", 1, 2),
+    ("3-5", 3, 5),
+    ("6+", 6, 1 << 30),
+)
 
 
 def _per_task(records: Sequence[EpisodeRecord], value: Any) -> list[float]:
@@ -31,7 +36,11 @@ def _per_task(records: Sequence[EpisodeRecord], value: Any) -> list[float]:
 
 def _block(records: Sequence[EpisodeRecord], seed: int, with_ci: bool = True) -> dict[str, Any]:
     out: dict[str, Any] = {"episodes": len(records), "tasks": len({r.task_key for r in records})}
-    for name, value in (("success_rate", lambda r: r.success), ("score", lambda r: r.score), ("reward", lambda r: r.reward)):
+    for name, value in (
+        ("success_rate", lambda r: r.success),
+        ("score", lambda r: r.score),
+        ("reward", lambda r: r.reward),
+    ):
         per_task = _per_task(records, value)
         out[name] = mean(per_task)
         if with_ci:
@@ -102,7 +111,18 @@ def format_summary(summary: dict[str, Any]) -> Any:
     from rich.table import Table
 
     o = summary["overall"]
-    head = Table("episodes", "tasks", "success", "95% CI", "score", "reward", *[k for k in o if k.startswith("pass@")], "errors", "truncated", title="overall")
+    head = Table(
+        "episodes",
+        "tasks",
+        "success",
+        "95% CI",
+        "score",
+        "reward",
+        *[k for k in o if k.startswith("pass@")],
+        "errors",
+        "truncated",
+        title="overall",
+    )
     ci = o.get("success_rate_ci95", [float("nan")] * 2)
     head.add_row(
         str(o["episodes"]), str(o["tasks"]), _pct(o["success_rate"]), f"{_pct(ci[0])} – {_pct(ci[1])}",
@@ -110,7 +130,12 @@ def format_summary(summary: dict[str, Any]) -> Any:
         str(o["errors"]), str(o["truncated"]),
     )  # fmt: skip
     tables: list[Any] = [head]
-    sections = [(f"by {name}", rows) for name, rows in summary["by"].items()] + [("by tool calls", summary["by_tool_use"])]
+    judge = o.get("llm_judge")
+    if judge:
+        tables.append(f"{judge['label']}: {_pct(judge['accuracy'])} of {judge['judged']} answers")
+    sections = [(f"by {name}", rows) for name, rows in summary["by"].items()] + [
+        ("by tool calls", summary["by_tool_use"])
+    ]
     for title, rows in sections:
         t = Table("group", "episodes", "success", "score", title=title)
         for k, b in rows.items():

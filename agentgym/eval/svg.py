@@ -10,13 +10,20 @@ __all__ = ["bar_chart", "histogram"]
 _W, _H, _PAD = 360, 180, 28
 
 
-def bar_chart(labels: Sequence[str], values: Sequence[float], *, title: str, vmax: float | None = None, fmt: str = "{:.0%}") -> str:
+def bar_chart(
+    labels: Sequence[str],
+    values: Sequence[float],
+    *,
+    title: str,
+    vmax: float | None = None,
+    fmt: str = "{:.0%}",
+) -> str:
     """Vertical bars with value labels; `vmax` fixes the scale (e.g. 1.0 for rates)."""
     n = max(1, len(values))
     top = vmax if vmax is not None else max([*values, 1e-9])
     slot = (_W - 2 * _PAD) / n
     bars = []
-    for i, (label, v) in enumerate(zip(labels, values)):
+    for i, (label, v) in enumerate(zip(labels, values, strict=True)):
         h = 0.0 if v != v else (_H - 2 * _PAD) * max(0.0, v) / (top or 1.0)
         x = _PAD + i * slot + slot * 0.15
         y = _H - _PAD - h

@@ -12,7 +12,11 @@ from agentgym.server.client import RemoteEnv, RemoteEnvError
 
 __all__ = ["RemoteEnv", "RemoteEnvError", "ServerConfig", "create_app", "serve"]
 
-_LAZY = {"ServerConfig": "agentgym.server.app", "create_app": "agentgym.server.app", "serve": "agentgym.server.run"}
+_LAZY = {
+    "ServerConfig": "agentgym.server.app",
+    "create_app": "agentgym.server.app",
+    "serve": "agentgym.server.run",
+}
 
 
 def __getattr__(name: str) -> Any:

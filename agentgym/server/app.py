@@ -7,6 +7,7 @@ Endpoints (all JSON; every error is ``{"error": {"type", "message"}}`` with a 4x
 - ``POST /v1/sessions/{id}/step {"action"}`` → ``{observation, reward, terminated, truncated, info}``
 - ``POST /v1/sessions/{id}/fork`` → ``{session_id}`` (an independent copy, for tree rollouts)
 - ``DELETE /v1/sessions/{id}``; ``GET /v1/envs``; ``GET /health``
+- ``GET /v1/sessions/{id}/oracle`` → ``{action}``, only with ``expose_oracle`` (it reveals answers)
 - ``GET /v1/sessions/{id}/tools`` (OpenAI function schemas) and ``POST /v1/sessions/{id}/tools/{name}
   {"arguments"}`` (one tool call outside the turn loop, for agents that run their own loop).
 
@@ -30,12 +31,19 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentgym.core.registration import env_info
 from agentgym.errors import AgentGymError, InvalidConfig
-from agentgym.server.sessions import DEFAULT_ALLOWED_KWARGS, Session, SessionLimit, SessionNotFound, SessionStore, describe_env
+from agentgym.server.sessions import (
+    DEFAULT_ALLOWED_KWARGS,
+    Session,
+    SessionLimit,
+    SessionNotFound,
+    SessionStore,
+    describe_env,
+)
 from agentgym.tools.base import ToolCall
 
 __all__ = ["ServerConfig", "create_app", "to_jsonable"]
@@ -65,6 +73,8 @@ class ServerConfig:
     """Constructor kwargs a client may set per session."""
     sweep_interval: float = 30.0
     """Seconds between idle-session sweeps."""
+    expose_oracle: bool = False
+    """Serve the scripted expert's next action (it reveals answers: only for trusted trainers)."""
 
 
 # ----------------------------------------------------------------------------- JSON
@@ -137,7 +147,9 @@ class Guard:
         if self.expected is not None and scope["path"].startswith(API_PREFIX):
             given = headers.get(b"authorization", b"")
             if not hmac.compare_digest(given, self.expected):
-                unauthorized = _error(401, "unauthorized", "missing or wrong bearer token: send `Authorization: Bearer <token>`")
+                unauthorized = _error(
+                    401, "unauthorized", "missing or wrong bearer token: send `Authorization: Bearer <token>`"
+                )
                 return await unauthorized(scope, receive, send)
         too_big = _error(413, "payload_too_large", f"request bodies are limited to {self.limit} bytes")
         declared = headers.get(b"content-length")
@@ -168,7 +180,9 @@ class _BodyTooLarge(Exception):
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> Response:
-        problems = "; ".join(f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}" for e in exc.errors()[:5])
+        problems = "; ".join(
+            f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg')}" for e in exc.errors()[:5]
+        )
         return _error(422, "invalid_request", f"the request body does not match the schema ({problems})")
 
     @app.exception_handler(StarletteHTTPException)
@@ -239,11 +253,11 @@ def create_app(config: ServerConfig, store: SessionStore | None = None) -> FastA
     _install_error_handlers(app)
 
     app.add_middleware(Guard, limit=config.max_body_bytes, token=config.token)
-    _add_routes(app, store)
+    _add_routes(app, store, expose_oracle=config.expose_oracle)
     return app
 
 
-def _add_routes(app: FastAPI, store: SessionStore) -> None:
+def _add_routes(app: FastAPI, store: SessionStore, *, expose_oracle: bool) -> None:
     @app.get("/health")
     def health() -> dict[str, Any]:
         return {"status": "ok", "sessions": len(store), "max_sessions": store.max_sessions}
@@ -305,6 +319,15 @@ def _add_routes(app: FastAPI, store: SessionStore) -> None:
         except NotImplementedError as exc:
             return _error(422, "env_error", f"this env cannot be forked: {exc}")
         return _reply({"session_id": new.id})
+
+    @app.get(API_PREFIX + "/sessions/{session_id}/oracle")
+    def oracle(session_id: str) -> Response:
+        if not expose_oracle:
+            return _error(
+                403, "forbidden", "the expert's actions reveal answers; start the server with --expose-oracle"
+            )
+        session = store.get(session_id)
+        return _env_call(session, lambda: {"action": session.env.unwrapped.oracle_action()})
 
     @app.delete(API_PREFIX + "/sessions/{session_id}")
     def close(session_id: str) -> dict[str, Any]:

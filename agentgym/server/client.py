@@ -12,20 +12,29 @@ retried; a `step` whose reply was lost is not, since stepping twice would change
 from __future__ import annotations
 
 import logging
+import os
 import time
 from typing import Any
 
 import httpx
 
 from agentgym.core.env import Env
+from agentgym.core.parsing import ActionParser
 from agentgym.errors import AgentGymError, ProviderError
+from agentgym.server.sessions import parser_from_description
 
 __all__ = ["RemoteEnv", "RemoteEnvError"]
 
 log = logging.getLogger(__name__)
 
 _NEVER_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
-_MAYBE_SENT = (httpx.ReadTimeout, httpx.WriteTimeout, httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+_MAYBE_SENT = (
+    httpx.ReadTimeout,
+    httpx.WriteTimeout,
+    httpx.RemoteProtocolError,
+    httpx.ReadError,
+    httpx.WriteError,
+)
 
 
 class RemoteEnvError(ProviderError):
@@ -43,7 +52,7 @@ class RemoteEnv(Env):
     Args:
         url: base URL of the server, e.g. ``http://127.0.0.1:8100``.
         env_id: the served env id (``Calculator-v0`` or ``agentgym/Calculator-v0``).
-        token: bearer token, when the server requires one.
+        token: bearer token, when the server requires one (default: $AGENTGYM_SERVER_TOKEN).
         env_kwargs: per-session constructor kwargs the server allows (e.g. ``action_format``).
         timeout: seconds per request (a step that runs tools may need more).
         retries: attempts for requests that failed before reaching the server.
@@ -70,16 +79,20 @@ class RemoteEnv(Env):
         self.retries = max(1, retries)
         self.backoff = backoff
         self.render_mode = render_mode
+        token = token or os.environ.get("AGENTGYM_SERVER_TOKEN") or None
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._own_client = client is None
         self._client = client or httpx.Client(timeout=timeout, headers=headers)
         self._headers = headers
         self.session_id: str | None = None
         self._described: dict[str, Any] = {}
+        self._parser: ActionParser | None = None
         self._last_observation = ""
 
     # ----------------------------------------------------------------- HTTP
-    def _request(self, method: str, path: str, body: dict[str, Any] | None = None, *, idempotent: bool = True) -> Any:
+    def _request(
+        self, method: str, path: str, body: dict[str, Any] | None = None, *, idempotent: bool = True
+    ) -> Any:
         retry_on = _NEVER_SENT + (_MAYBE_SENT if idempotent else ())
         delay = self.backoff
         for attempt in range(1, self.retries + 1):
@@ -106,20 +119,30 @@ class RemoteEnv(Env):
         return resp.json()
 
     def _create(self, seed: int | None, options: dict[str, Any] | None) -> dict[str, Any]:
-        body = {"env_id": self.env_id, "seed": seed, "options": options, "env_kwargs": self.env_kwargs or None}
+        body = {
+            "env_id": self.env_id,
+            "seed": seed,
+            "options": options,
+            "env_kwargs": self.env_kwargs or None,
+        }
         out = self._request("POST", "/v1/sessions", body, idempotent=False)
         self.session_id = out["session_id"]
         self._described = out.get("env", {})
+        self._parser = None
         return out
 
     # ----------------------------------------------------------------- Gymnasium API
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
         super().reset(seed=seed)
         if self.session_id is None:
             out = self._create(seed, options)
         else:
             try:
-                out = self._request("POST", f"/v1/sessions/{self.session_id}/reset", {"seed": seed, "options": options})
+                out = self._request(
+                    "POST", f"/v1/sessions/{self.session_id}/reset", {"seed": seed, "options": options}
+                )
             except RemoteEnvError as exc:
                 if exc.status != 404:
                     raise
@@ -131,7 +154,9 @@ class RemoteEnv(Env):
     def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
         if self.session_id is None:
             raise RuntimeError("call reset() before step()")
-        out = self._request("POST", f"/v1/sessions/{self.session_id}/step", {"action": action}, idempotent=False)
+        out = self._request(
+            "POST", f"/v1/sessions/{self.session_id}/step", {"action": action}, idempotent=False
+        )
         self._last_observation = out["observation"]
         return out["observation"], float(out["reward"]), out["terminated"], out["truncated"], out["info"]
 
@@ -163,11 +188,26 @@ class RemoteEnv(Env):
         """OpenAI function schemas of the env's tools."""
         return list(self._described.get("tools", []))
 
+    @property
+    def parser(self) -> ActionParser | None:
+        """The env's action parser, rebuilt here (its tools only carry schemas)."""
+        if self._parser is None and self._described:
+            self._parser = parser_from_description(self._described)
+        return self._parser
+
     def call_tool(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
         """Call one tool outside the turn loop: ``{"content", "error", "truncated"}``."""
         if self.session_id is None:
             raise RuntimeError("call reset() before call_tool()")
-        return self._request("POST", f"/v1/sessions/{self.session_id}/tools/{name}", {"arguments": arguments}, idempotent=False)
+        return self._request(
+            "POST", f"/v1/sessions/{self.session_id}/tools/{name}", {"arguments": arguments}, idempotent=False
+        )
+
+    def oracle_action(self) -> str:
+        """The scripted expert's next action (the server must run with --expose-oracle)."""
+        if self.session_id is None:
+            raise RuntimeError("call reset() before oracle_action()")
+        return self._request("GET", f"/v1/sessions/{self.session_id}/oracle")["action"]
 
     def fork_unwrapped(self) -> RemoteEnv:
         """A new server session holding an independent copy of this episode."""

@@ -44,7 +44,12 @@ class McpEnvTools:
     """
 
     def __init__(
-        self, env_id: str, env_kwargs: dict[str, Any] | None = None, seed: int | None = 0, *, single_session: bool = False
+        self,
+        env_id: str,
+        env_kwargs: dict[str, Any] | None = None,
+        seed: int | None = 0,
+        *,
+        single_session: bool = False,
     ):
         self.single_session = single_session
         self.env_id = full_id(env_id)
@@ -69,7 +74,9 @@ class McpEnvTools:
     def _toolset(self, env: gymnasium.Env) -> Toolset:
         toolset = getattr(env.unwrapped, "toolset", None)
         if not isinstance(toolset, Toolset):
-            raise TypeError(f"{self.env_id} has no `toolset`; only tool-using envs (ToolEnv) can be served over MCP")
+            raise TypeError(
+                f"{self.env_id} has no `toolset`; only tool-using envs (ToolEnv) can be served over MCP"
+            )
         return toolset
 
     def env_for(self, session: Any) -> gymnasium.Env:
@@ -100,7 +107,11 @@ class McpEnvTools:
 
 
 def build_mcp_server(
-    env_id: str, env_kwargs: dict[str, Any] | None = None, seed: int | None = 0, *, single_session: bool = False
+    env_id: str,
+    env_kwargs: dict[str, Any] | None = None,
+    seed: int | None = 0,
+    *,
+    single_session: bool = False,
 ) -> Server:
     """A low-level MCP `Server` exposing `env_id`'s tools (see `McpEnvTools`)."""
     handlers = McpEnvTools(env_id, env_kwargs, seed, single_session=single_session)
@@ -138,7 +149,9 @@ def run_mcp(
         from agentgym.server.run import is_loopback
 
         if not is_loopback(host):
-            log.warning("serving MCP tools on %s without authentication; put it behind an authenticating proxy", host)
+            log.warning(
+                "serving MCP tools on %s without authentication; put it behind an authenticating proxy", host
+            )
         uvicorn.run(server.streamable_http_app(host=host), host=host, port=port, log_level="warning")
     else:
         raise ValueError(f"transport must be `stdio` or `http`, got {transport!r}")

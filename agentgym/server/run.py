@@ -47,5 +47,11 @@ def serve(config: ServerConfig, host: str = "127.0.0.1", port: int = 8100, log_l
     if token != config.token:
         config = dataclasses.replace(config, token=token)
     app = create_app(config)
-    log.info("serving %s on http://%s:%d (auth: %s)", ", ".join(config.env_ids), host, port, "on" if token else "off")
+    log.info(
+        "serving %s on http://%s:%d (auth: %s)",
+        ", ".join(config.env_ids),
+        host,
+        port,
+        "on" if token else "off",
+    )
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)

@@ -20,8 +20,10 @@ from typing import Any
 import gymnasium
 
 from agentgym.core.env import fork
+from agentgym.core.parsing import ActionParser, make_parser
 from agentgym.core.registration import full_id, make
 from agentgym.errors import AgentGymError, InvalidConfig, did_you_mean
+from agentgym.tools.base import ToolResult, Toolset
 
 __all__ = [
     "DEFAULT_ALLOWED_KWARGS",
@@ -30,6 +32,7 @@ __all__ = [
     "SessionNotFound",
     "SessionStore",
     "describe_env",
+    "parser_from_description",
 ]
 
 log = logging.getLogger(__name__)
@@ -73,12 +76,36 @@ def describe_env(env: gymnasium.Env) -> dict[str, Any]:
     """What a client needs to drive `env` like a local one: prompt, format, turn limit, tools."""
     u = env.unwrapped
     toolset = getattr(u, "toolset", None)
+    parser = getattr(u, "parser", None)
     return {
         "system_prompt": str(getattr(u, "system_prompt", "") or ""),
         "action_format": getattr(u, "action_format", None),
+        "answer_tag": getattr(parser, "answer_tag", None),
         "max_turns": getattr(u, "max_turns", None),
         "tools": toolset.openai_schemas() if toolset is not None else [],
     }
+
+
+class SchemaTool:
+    """A tool known by its schema only: it runs where the env runs, never in the client."""
+
+    def __init__(self, name: str, description: str, parameters: dict[str, Any]):
+        self.name, self.description, self.parameters = name, description, parameters
+
+    def __call__(self, **kwargs: Any) -> ToolResult:
+        return ToolResult(error=f"`{self.name}` runs on the env's server; step the env to call it")
+
+
+def parser_from_description(described: Mapping[str, Any]) -> ActionParser | None:
+    """The env's action parser rebuilt client-side (stop strings, `format_call`, `usage`)."""
+    fmt = described.get("action_format")
+    if fmt is None:
+        return None
+    tools = [
+        SchemaTool(**{k: t["function"].get(k, "") for k in ("name", "description", "parameters")})
+        for t in described.get("tools", [])
+    ]
+    return make_parser(fmt, Toolset(tools), answer_tag=described.get("answer_tag") or "answer")
 
 
 def _plain(value: Any) -> bool:
@@ -112,7 +139,9 @@ class SessionStore:
     ):
         self.env_ids = [full_id(e) for e in env_ids]
         if not self.env_ids:
-            raise InvalidConfig("the server needs at least one env id to serve, e.g. `agentgym serve Calculator-v0`")
+            raise InvalidConfig(
+                "the server needs at least one env id to serve, e.g. `agentgym serve Calculator-v0`"
+            )
         if max_sessions < 1:
             raise InvalidConfig(f"max_sessions must be >= 1, got {max_sessions}")
         if idle_timeout <= 0:
@@ -145,7 +174,9 @@ class SessionStore:
                     "Other kwargs are fixed by the operator (`agentgym serve --env-kwargs`)."
                 )
             if not _plain(value):
-                raise InvalidConfig(f"env kwarg `{key}` must be a JSON scalar or list, got {type(value).__name__}")
+                raise InvalidConfig(
+                    f"env kwarg `{key}` must be a JSON scalar or list, got {type(value).__name__}"
+                )
         return eid, kwargs
 
     def _prototype(self, env_id: str, kwargs: dict[str, Any]) -> gymnasium.Env:
@@ -197,7 +228,9 @@ class SessionStore:
         src = self.get(session_id)
         with self._lock:
             if len(self._sessions) >= self.max_sessions:
-                raise SessionLimit(f"the server holds its maximum of {self.max_sessions} sessions; cannot fork")
+                raise SessionLimit(
+                    f"the server holds its maximum of {self.max_sessions} sessions; cannot fork"
+                )
             sid = secrets.token_urlsafe(16)
             new = self._sessions[sid] = Session(sid, src.env_id, None, dict(src.kwargs))  # type: ignore[arg-type]
         try:

@@ -178,9 +178,9 @@ def critic_losses(
     loss_q = mse(q1, y1) + mse(q2, y2)
     loss_v = mse(v1, tq1) + mse(v2, tq2)
     return loss_q + loss_v, {
-        "train/critic/q_loss": float(loss_q),
-        "train/critic/v_loss": float(loss_v),
-        "train/critic/q_mean": float(torch.minimum(q1, q2).mean()),
+        "train/critic/q_loss": float(loss_q.detach()),
+        "train/critic/v_loss": float(loss_v.detach()),
+        "train/critic/q_mean": float(torch.minimum(q1, q2).mean().detach()),
     }
 
 

@@ -96,6 +96,11 @@ def _coerce(value: Any, tp: Any, where: str) -> Any:
             raise InvalidConfig(f"{where}: expected a mapping, got {value!r} ({type(value).__name__})")
         return dict(value)
     if tp is float:
+        if isinstance(value, str):  # YAML 1.1 reads `1e-5` (no dot) as a string
+            try:
+                return float(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise InvalidConfig(
                 f"{where}: expected a number, got {value!r} ({type(value).__name__}); write e.g. 1e-6"

@@ -128,6 +128,6 @@ class PPO(Algorithm):
             **ctx.agg_kwargs(self.cfg),
         )  # Eq. (3)
         return self.cfg.value_coef * lv, {
-            "train/loss/value": float(lv),
+            "train/loss/value": float(lv.detach()),
             **{f"train/{k}": v for k, v in m.items()},
         }

@@ -120,8 +120,11 @@ class SFTTrainer:
         return pad_batch([self.items[i] for i in idx], pad_id=self.policy.pad_id)
 
     # ----------------------------------------------------------------- loop
-    def train(self) -> list[dict[str, float]]:
-        """Run to `max_steps` (resuming from `out_dir/checkpoint` if present); returns the log rows."""
+    def train(self, *, stop_at: int | None = None) -> list[dict[str, float]]:
+        """Run to `max_steps` (resuming from `out_dir/checkpoint` if present); returns the log rows.
+
+        `stop_at` ends this call early at that step, with a checkpoint (to split a run in parts).
+        """
         c = self.cfg
         if self.out and (self.out / "checkpoint" / "trainer_state.pt").exists():
             self.load_checkpoint(self.out / "checkpoint")
@@ -129,7 +132,8 @@ class SFTTrainer:
         bar = _progress(c.max_steps, self.step, c.progress)
         self.policy.model.train()
         t0, tokens = time.perf_counter(), 0
-        while self.step < c.max_steps:
+        end = min(c.max_steps, stop_at or c.max_steps)
+        while self.step < end:
             loss_sum, count = 0.0, 0
             self.opt.zero_grad(set_to_none=True)
             batches = [self._micro_batch(self.step * c.grad_accum + a) for a in range(c.grad_accum)]
@@ -154,10 +158,10 @@ class SFTTrainer:
             if self.step % c.log_every == 0 or last or len(row) > 4:
                 history.append(row)
                 self._log(row)
-            if self.out and (last or (c.save_every and self.step % c.save_every == 0)):
+            if self.out and (last or self.step == end or (c.save_every and self.step % c.save_every == 0)):
                 self.save_checkpoint(self.out / "checkpoint")
         bar.close()
-        if self.out:
+        if self.out and self.step == c.max_steps:
             self.policy.save_pretrained(self.out / "final")
         return history
 

@@ -244,7 +244,9 @@ class SPEAR(Algorithm):
         metrics = batch.extras.setdefault("metrics", {})
         metrics["rollout/toolcall_bonus_coef"] = toolcall_coefficient(batch.step, c.toolcall_steps) if (
             c.toolcall_bonus != "none") else 0.0  # fmt: skip
-        replay_rows = self._replay(batch, token_adv, pad_id=getattr(getattr(ctx, "policy", None), "pad_id", 0))
+        replay_rows = self._replay(
+            batch, token_adv, pad_id=getattr(getattr(ctx, "policy", None), "pad_id", 0)
+        )
         if c.replay:  # admit this step's positive samples after replaying older ones
             rows = [{k: v[i] for k, v in batch.tensors.items()} for i in range(n_policy)]
             items = list(zip(batch.trajectories[:n_policy], rows, strict=True))

@@ -191,18 +191,21 @@ class Trainer:
     def _score_batch(self, batch: Batch) -> None:
         t = batch.tensors
         n = len(batch)
-        old, ref, val = [], [], []
+        old, ent, ref, val = [], [], [], []
         for idx in _chunks(torch.arange(n), math.ceil(n / self.tc.micro_batch_size)):
             mb = {k: v[idx] for k, v in t.items()}
             if self.tc.recompute_old_logprobs:
-                old.append(self.policy.forward_logprobs(mb)[0].float().cpu())
+                lp, h = self.policy.forward_logprobs(mb)
+                old.append(lp.float().cpu())
+                ent.append(h.float().cpu())
             if self.ref is not None:
                 with _swap_model(self.policy, self.ref):
                     ref.append(self.policy.forward_logprobs(mb)[0].float().cpu())
             if self.critic is not None:
                 val.append(self.critic(mb).float().cpu())
-        if old:
+        if old:  # π_old and its entropies under the training forward (same estimator as the loss)
             t["old_logprobs"] = torch.cat(old) * t["loss_mask"]
+            t["entropies"] = torch.cat(ent) * t["loss_mask"]
         if ref:
             t["ref_logprobs"] = torch.cat(ref)
         if val:

@@ -16,22 +16,10 @@ ray = pytest.importorskip("ray", reason="the Ray pool tests need the `ray` extra
 
 import agentgym  # noqa: E402
 from agentgym.core.checks import GARBAGE_ACTIONS  # noqa: E402
-from agentgym.distributed import EnvProxy, EnvWorkerCrashed, RayEnvPool  # noqa: E402
+from agentgym.distributed import EnvProxy, EnvWorkerCrashed  # noqa: E402
 from agentgym.distributed.worker import EnvWorker  # noqa: E402
 
 SMALL_GARBAGE = [a for a in GARBAGE_ACTIONS if len(a) < 1000]
-
-
-@pytest.fixture(scope="module")
-def pool():
-    started_here = not ray.is_initialized()
-    if started_here:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    p = RayEnvPool("Calculator-v0", num_workers=2)
-    yield p
-    p.close()
-    if started_here:
-        ray.shutdown()
 
 
 def _play(env, seed: int, step=None) -> list:
@@ -67,10 +55,10 @@ def test_batched_reset_and_step_equal_local(pool):
     envs = pool.make_envs(6)
     locals_ = [agentgym.make("agentgym/Calculator-v0") for _ in envs]
     seeds = list(range(20, 26))
-    assert pool.reset_batch(envs, seeds) == [e.reset(seed=s) for e, s in zip(locals_, seeds)]
+    assert pool.reset_batch(envs, seeds) == [e.reset(seed=s) for e, s in zip(locals_, seeds, strict=False)]
     for _ in range(2):
         actions = [e.unwrapped.oracle_action() for e in locals_]
-        assert pool.step_batch(envs, actions) == [e.step(a) for e, a in zip(locals_, actions)]
+        assert pool.step_batch(envs, actions) == [e.step(a) for e, a in zip(locals_, actions, strict=False)]
     for e in envs:
         e.close()
 
@@ -93,8 +81,10 @@ def test_worker_crash_fails_only_its_episodes_and_the_worker_restarts(pool):
     restarts = pool.restarts
     os.kill(pool.worker_pids()[victim], signal.SIGKILL)
     time.sleep(0.3)
-    results = pool.step_batch(envs, [e.oracle_action() if e.worker != victim else "x" for e in envs], return_exceptions=True)
-    for e, r in zip(envs, results):
+    results = pool.step_batch(
+        envs, [e.oracle_action() if e.worker != victim else "x" for e in envs], return_exceptions=True
+    )
+    for e, r in zip(envs, results, strict=False):
         if e.worker == victim:
             assert isinstance(r, EnvWorkerCrashed)
         else:

@@ -20,11 +20,20 @@ def _chromium() -> str:
         path = shutil.which(name)
         if path:
             return path
-    pytest.skip("headless Chromium is not installed (Debian: apt-get install -y chromium; .ci/suites/40-browser.sh does it)")
+    pytest.skip(
+        "headless Chromium is not installed (Debian: apt-get install -y chromium; .ci/suites/40-browser.sh does it)"
+    )
 
 
 def _headless(browser: str, *args: str) -> subprocess.CompletedProcess[str]:
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--hide-scrollbars", "--virtual-time-budget=3000"]
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        "--virtual-time-budget=3000",
+    ]
     return subprocess.run([browser, *flags, *args], capture_output=True, text=True, timeout=120)
 
 
@@ -39,7 +48,9 @@ def test_report_renders_in_chromium(tmp_path: Path) -> None:
     html = dom.stdout
     assert '<section id="summary">' in html and "12 shown" in html  # the filter script ran in the browser
     before, after = html.split(f'id="{episode_anchor(rec)}"', 1)
-    assert " open" in before.rsplit("<details", 1)[1] + after.split(">", 1)[0], "report.html#<episode> did not expand it"
+    assert " open" in before.rsplit("<details", 1)[1] + after.split(">", 1)[0], (
+        "report.html#<episode> did not expand it"
+    )
     assert "tool call" in after.split("</details>", 1)[0] and "observation" in after.split("</details>", 1)[0]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     shot = ARTIFACTS / "eval_report.png"

@@ -88,7 +88,11 @@ def test_loads_jsonl_and_parquet_and_split_layout(tmp_path: Path) -> None:
     (tmp_path / "pq").mkdir()
     (tmp_path / "p.parquet").rename(tmp_path / "pq" / "metadata.parquet")
     _write(tmp_path / "hf" / "2023" / "validation", rows)
-    for ds in (load_gaia(tmp_path / "j"), load_gaia(tmp_path / "pq"), load_gaia(tmp_path / "hf", split="validation")):
+    for ds in (
+        load_gaia(tmp_path / "j"),
+        load_gaia(tmp_path / "pq"),
+        load_gaia(tmp_path / "hf", split="validation"),
+    ):
         assert [t.id for t in ds.tasks] == ["t1", "t2"] and not ds.problems
         assert ds.tasks[1].meta["level"] == 2 and ds.tasks[1].answer == "b, a"
     assert [t.id for t in load_gaia(tmp_path / "j", levels=(2,)).tasks] == ["t2"]
@@ -134,7 +138,7 @@ def test_bad_rows_become_problems_naming_task_and_field(bad_dir: Path) -> None:
 def test_unreadable_attachment_is_an_observation_naming_the_task(bad_dir: Path) -> None:
     env = agentgym.make("agentgym/GAIA-v0", data_dir=str(bad_dir))
     env.reset(options={"task": "corrupt-file"})
-    obs, reward, terminated, truncated, info = env.step("<read_file>corrupt.xlsx</read_file>")
+    obs, reward, terminated, _, info = env.step("<read_file>corrupt.xlsx</read_file>")
     assert not terminated and reward == 0.0
     assert "task corrupt-file" in obs and "unreadable" in obs
     assert "task corrupt-file" in info["error"]
@@ -143,14 +147,24 @@ def test_unreadable_attachment_is_an_observation_naming_the_task(bad_dir: Path) 
 
 
 def test_eval_over_bad_data_records_errors_and_runs_the_rest(bad_dir: Path, tmp_path: Path) -> None:
-    cfg = EvalConfig(env_id="agentgym/GAIA-v0", env_kwargs={"data_dir": str(bad_dir)}, out=tmp_path / "run", model="oracle", report=False)
+    cfg = EvalConfig(
+        env_id="agentgym/GAIA-v0",
+        env_kwargs={"data_dir": str(bad_dir)},
+        out=tmp_path / "run",
+        model="oracle",
+        report=False,
+    )
     summary = run_eval(cfg, progress=False)
     lines = [json.loads(x) for x in (tmp_path / "run" / "episodes.jsonl").read_text().splitlines()]
     by_key = {r["task_key"]: r for r in lines}
-    assert by_key["good-1"]["success"] and by_key["good-file"]["success"] and by_key["corrupt-file"]["success"]
+    assert (
+        by_key["good-1"]["success"] and by_key["good-file"]["success"] and by_key["corrupt-file"]["success"]
+    )
     assert "field `file_name`" in by_key["missing-file"]["error"] and not by_key["missing-file"]["success"]
     assert "field `Question`" in by_key["no-question"]["error"]
-    assert summary["overall"]["errors"] == 5 and summary["overall"]["episodes"] == 8  # the duplicate row is only logged
+    assert (
+        summary["overall"]["errors"] == 5 and summary["overall"]["episodes"] == 8
+    )  # the duplicate row is only logged
 
 
 def test_final_answer_line_is_accepted(tmp_path: Path) -> None:

@@ -56,7 +56,9 @@ def _pass_at_k_brute(n: int, c: int, k: int) -> float:
     return sum(any(samples[i] for i in s) for s in subsets) / len(subsets)
 
 
-@pytest.mark.parametrize(("n", "c", "k"), [(n, c, k) for n in range(1, 7) for c in range(n + 1) for k in range(1, n + 1)])
+@pytest.mark.parametrize(
+    ("n", "c", "k"), [(n, c, k) for n in range(1, 7) for c in range(n + 1) for k in range(1, n + 1)]
+)
 def test_pass_at_k_matches_enumeration(n: int, c: int, k: int) -> None:
     assert pass_at_k(n, c, k) == pytest.approx(_pass_at_k_brute(n, c, k))
     assert pass_at_k(n, c, k) == pytest.approx(1 - comb(n - c, k) / comb(n, k))

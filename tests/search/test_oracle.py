@@ -70,5 +70,5 @@ def test_answering_immediately_fails_on_multi_hop(env):
             assert score <= 0.10, (hops, score)
     # and through the env: an immediate answer ends the episode with no reward and no gold retrieved
     env.reset(seed=0, options={"task": multi[0].id})
-    _, reward, terminated, _, info = env.step(f"<answer>{_guess_from_question(multi[0].prompt)}</answer>")
+    _, _reward, terminated, _, info = env.step(f"<answer>{_guess_from_question(multi[0].prompt)}</answer>")
     assert terminated and info["retrieved_gold"] is False and info["num_searches"] == 0

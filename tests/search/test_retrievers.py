@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 
 import pytest
@@ -35,7 +36,9 @@ def _write_jsonl(path, rows, gz=False):
 def test_corpus_layouts_read_the_same(tmp_path, small_world):
     docs = small_world.documents[:20]
     a = _write_jsonl(tmp_path / "a.jsonl", [{"id": d.id, "contents": d.contents} for d in docs])
-    b = _write_jsonl(tmp_path / "b.jsonl.gz", [{"id": d.id, "title": d.title, "text": d.text} for d in docs], gz=True)
+    b = _write_jsonl(
+        tmp_path / "b.jsonl.gz", [{"id": d.id, "title": d.title, "text": d.text} for d in docs], gz=True
+    )
     ca, cb = load_corpus(a), load_corpus(b)
     assert isinstance(ca, JsonlCorpus) and isinstance(cb, MemoryCorpus)
     assert [(ca[i].id, ca[i].title, ca[i].text) for i in range(20)] == [(d.id, d.title, d.text) for d in docs]
@@ -50,16 +53,20 @@ def test_bm25_finds_the_titled_document(small_world, small_bm25):
     hits = 0
     for d in small_world.documents[:100]:
         got = small_bm25.search(d.title, k=5)
-        assert all(a.score >= b.score for a, b in zip(got, got[1:]))
+        assert all(a.score >= b.score for a, b in itertools.pairwise(got))
         hits += d.id in [g.id for g in got]
     assert hits >= 97
     assert small_bm25.search("zzzz qqqq", k=3) == []  # no known term: no results, not noise
     batch = small_bm25.search_batch([d.title for d in small_world.documents[:5]], k=2)
-    assert [b[0].id for b in batch] == [small_bm25.search(d.title, 2)[0].id for d in small_world.documents[:5]]
+    assert [b[0].id for b in batch] == [
+        small_bm25.search(d.title, 2)[0].id for d in small_world.documents[:5]
+    ]
 
 
 def test_bm25_save_load_same_results(tmp_path, small_world, small_bm25):
-    corpus = _write_jsonl(tmp_path / "c.jsonl", [{"id": d.id, "contents": d.contents} for d in small_world.documents])
+    corpus = _write_jsonl(
+        tmp_path / "c.jsonl", [{"id": d.id, "contents": d.contents} for d in small_world.documents]
+    )
     built = build_index(str(corpus), "bm25", tmp_path / "idx", show_progress=False)
     loaded = load_index(tmp_path / "idx")
     assert isinstance(loaded, BM25Retriever) and isinstance(loaded.corpus, JsonlCorpus)
@@ -122,7 +129,7 @@ def test_cache_counts_hits_and_batches_misses(tmp_path, small_bm25):
 
 
 def test_make_retriever_errors_say_what_to_do(small_world):
-    with pytest.raises(InvalidConfig, match="did you mean|Did you mean"):
+    with pytest.raises(InvalidConfig, match=r"[Dd]id you mean"):
         make_retriever("bm52", corpus=small_world)
     with pytest.raises(InvalidConfig, match="corpus="):
         make_retriever("bm25")

@@ -64,7 +64,9 @@ def test_raw_search_r1_request(server, small_world):
     assert first["document"]["contents"].split("\n", 1)[0] == small_world.documents[0].title
     assert isinstance(first["score"], float) and first["score"] > 0
     assert backend.batches[n_before:] == [3]  # one batched search per request
-    plain = httpx.post(f"{url}/retrieve", json={"queries": queries[:1], "topk": 2}, timeout=10).json()["result"]
+    plain = httpx.post(f"{url}/retrieve", json={"queries": queries[:1], "topk": 2}, timeout=10).json()[
+        "result"
+    ]
     assert set(plain[0][0]) == {"id", "contents"} and len(plain[0]) <= 2
     health = httpx.get(f"{url}/health", timeout=10).json()
     assert health == {"status": "ok", "kind": "bm25", "num_docs": len(small_world.documents)}
@@ -76,9 +78,13 @@ def test_remote_retriever_matches_local(server, small_world, small_bm25):
     remote = make_retriever("remote", url=url)
     queries = [q.expert_queries[-1] for q in small_world.questions[:25]]
     got, want = remote.search_batch(queries, 3), small_bm25.search_batch(queries, 3)
-    assert [[(d.id, d.title, d.text) for d in r] for r in got] == [[(d.id, d.title, d.text) for d in w] for w in want]
-    assert [[d.score for d in r] for r in got] == pytest.approx([[d.score for d in w] for w in want])
-    assert remote.search(queries[0], 3) and remote.stats["hits"] == 1  # the second look-up came from the cache
+    assert [[(d.id, d.title, d.text) for d in r] for r in got] == [
+        [(d.id, d.title, d.text) for d in w] for w in want
+    ]
+    assert [d.score for r in got for d in r] == pytest.approx([d.score for w in want for d in w])
+    assert (
+        remote.search(queries[0], 3) and remote.stats["hits"] == 1
+    )  # the second look-up came from the cache
 
 
 def test_remote_unreachable_is_a_tool_error():

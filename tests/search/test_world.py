@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections import Counter
 from pathlib import Path
 
@@ -20,7 +21,14 @@ def test_same_seed_gives_byte_identical_files(tmp_path):
     a = generate_world(seed=3, num_docs=400).save(tmp_path / "a")
     b = generate_world(seed=3, num_docs=400).save(tmp_path / "b")
     assert _digest(a) == _digest(b)
-    assert set(_digest(a)) == {"world.json", "entities.jsonl", "corpus.jsonl", "train.jsonl", "dev.jsonl", "test.jsonl"}
+    assert set(_digest(a)) == {
+        "world.json",
+        "entities.jsonl",
+        "corpus.jsonl",
+        "train.jsonl",
+        "dev.jsonl",
+        "test.jsonl",
+    }
 
 
 def test_different_seeds_differ(tmp_path):
@@ -58,7 +66,7 @@ def test_gold_chain_is_consistent(small_world):
         if q.kind == "bridge":
             assert q.answers[0] in lede_text, (q.question, q.answers)
             assert q.answers[0] not in q.question
-            for prev, nxt in zip(docs, docs[1:]):  # each next entity is named in the previous lede
+            for prev, nxt in itertools.pairwise(docs):  # each next entity is named in the previous lede
                 assert nxt.title in prev.text.split("\n")[0]
         else:
             assert q.answers[0] in q.expert_queries

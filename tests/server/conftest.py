@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -52,12 +53,19 @@ agentgym.register("TestSlow-v0", SlowEnv, description="test env with a 20 ms ste
 
 
 @contextlib.contextmanager
-def live_server(config: ServerConfig) -> Iterator[str]:
-    """Run the app under uvicorn on a free loopback port; yield its base URL."""
+def live_server(target: ServerConfig | Any) -> Iterator[str]:
+    """Run an env server (from its config) or any ASGI app under uvicorn on a free loopback port."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(target) if isinstance(target, ServerConfig) else target,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+        )
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -76,3 +84,14 @@ def live_server(config: ServerConfig) -> Iterator[str]:
 def calc_server() -> Iterator[str]:
     with live_server(ServerConfig(env_ids=("Calculator-v0",))) as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def serve_live():
+    """`live_server` as a fixture (test modules cannot import conftest under pytest's default import mode)."""
+    return live_server
+
+
+@pytest.fixture(scope="session")
+def slow_env():
+    return SlowEnv

@@ -36,36 +36,63 @@ def _junk(rng: np.random.Generator):
 def _request(rng: np.random.Generator, c: TestClient, sids: list[str]) -> int:
     """Send one hostile request; return its status code."""
     kind = int(rng.integers(0, 10))
-    sid = str(rng.choice(sids)) if sids and rng.random() < 0.5 else str(rng.choice(["nope", "../../etc", "é" * 300, "%00"]))
+    sid = (
+        str(rng.choice(sids))
+        if sids and rng.random() < 0.5
+        else str(rng.choice(["nope", "../../etc", "é" * 300, "%00"]))
+    )
     if kind == 0:  # malformed JSON to a real route
         body = bytes(rng.integers(0, 256, size=int(rng.integers(0, 200)), dtype=np.uint8))
         path = str(rng.choice(["/v1/sessions", f"/v1/sessions/{sid}/step", f"/v1/sessions/{sid}/reset"]))
         return c.post(path, content=body, headers={**AUTH, "content-type": "application/json"}).status_code
     if kind == 1:  # oversized
-        return c.post(f"/v1/sessions/{sid}/step", content=b'{"action": "' + b"a" * 70_000 + b'"}', headers=AUTH).status_code
+        return c.post(
+            f"/v1/sessions/{sid}/step", content=b'{"action": "' + b"a" * 70_000 + b'"}', headers=AUTH
+        ).status_code
     if kind == 2:  # wrong-typed create
-        body = {"env_id": _junk(rng) if rng.random() < 0.5 else "Calculator-v0", "seed": _junk(rng), "options": _junk(rng)}
+        body = {
+            "env_id": _junk(rng) if rng.random() < 0.5 else "Calculator-v0",
+            "seed": _junk(rng),
+            "options": _junk(rng),
+        }
         if rng.random() < 0.3:
-            body["env_kwargs"] = {str(rng.choice(["max_turns", "action_format", "tools", "entry_point"])): _junk(rng)}
+            body["env_kwargs"] = {
+                str(rng.choice(["max_turns", "action_format", "tools", "entry_point"])): _junk(rng)
+            }
         return c.post("/v1/sessions", json=body, headers=AUTH).status_code
     if kind == 3:  # wrong-typed reset
-        return c.post(f"/v1/sessions/{sid}/reset", json={"seed": _junk(rng), "options": _junk(rng)}, headers=AUTH).status_code
+        return c.post(
+            f"/v1/sessions/{sid}/reset", json={"seed": _junk(rng), "options": _junk(rng)}, headers=AUTH
+        ).status_code
     if kind == 4:  # wrong-typed or garbage step
         return c.post(f"/v1/sessions/{sid}/step", json={"action": _junk(rng)}, headers=AUTH).status_code
     if kind == 5:  # unauthenticated / wrong token
-        headers = [{}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}, {"Authorization": "Basic x"}][int(rng.integers(0, 4))]
+        headers = [
+            {},
+            {"Authorization": "Bearer wrong"},
+            {"Authorization": TOKEN},
+            {"Authorization": "Basic x"},
+        ][int(rng.integers(0, 4))]
         return c.post("/v1/sessions", json={"env_id": "Calculator-v0"}, headers=headers).status_code
     if kind == 6:  # tool calls with junk
         name = str(rng.choice(["calculator", "search", "__init__", "../x"]))
-        return c.post(f"/v1/sessions/{sid}/tools/{name}", json={"arguments": _junk(rng)}, headers=AUTH).status_code
+        return c.post(
+            f"/v1/sessions/{sid}/tools/{name}", json={"arguments": _junk(rng)}, headers=AUTH
+        ).status_code
     if kind == 7:  # wrong methods and unknown paths
         method = str(rng.choice(["GET", "PUT", "PATCH", "DELETE"]))
         if method == "DELETE" and sid == sids[0]:
             sid = "nope"  # sids[0] is the valid session whose survival the test checks
-        path = str(rng.choice(["/v1/sessions", f"/v1/sessions/{sid}/step", "/v1/nothing", "/admin", f"/v1/sessions/{sid}"]))
+        path = str(
+            rng.choice(
+                ["/v1/sessions", f"/v1/sessions/{sid}/step", "/v1/nothing", "/admin", f"/v1/sessions/{sid}"]
+            )
+        )
         return c.request(method, path, headers=AUTH).status_code
     if kind == 8:  # valid creates (hit the cap, get 429s)
-        r = c.post("/v1/sessions", json={"env_id": "Calculator-v0", "seed": int(rng.integers(0, 1000))}, headers=AUTH)
+        r = c.post(
+            "/v1/sessions", json={"env_id": "Calculator-v0", "seed": int(rng.integers(0, 1000))}, headers=AUTH
+        )
         if r.status_code == 200:
             sids.append(r.json()["session_id"])
         return r.status_code
@@ -81,7 +108,9 @@ def test_fuzz_no_5xx_bounded_memory_valid_sessions_keep_working(caplog):
     rng = np.random.default_rng(0)
     proc = psutil.Process()
     with TestClient(create_app(config), raise_server_exceptions=False) as c:
-        keep = c.post("/v1/sessions", json={"env_id": "Calculator-v0", "seed": 11}, headers=AUTH).json()["session_id"]
+        keep = c.post("/v1/sessions", json={"env_id": "Calculator-v0", "seed": 11}, headers=AUTH).json()[
+            "session_id"
+        ]
         sids: list[str] = [keep]
         for _ in range(300):  # warm-up: import paths, caches, the session cap
             _request(rng, c, sids)
@@ -93,7 +122,12 @@ def test_fuzz_no_5xx_bounded_memory_valid_sessions_keep_working(caplog):
             if len(sids) > 64:  # forget most ids so unknown-session requests stay common
                 del sids[1:32]
         rss_after = proc.memory_info().rss
-        report = {"requests": N_REQUESTS, "statuses": statuses, "rss_before_mb": rss_before / 2**20, "rss_after_mb": rss_after / 2**20}
+        report = {
+            "requests": N_REQUESTS,
+            "statuses": statuses,
+            "rss_before_mb": rss_before / 2**20,
+            "rss_after_mb": rss_after / 2**20,
+        }
         print("fuzz:", json.dumps(report, sort_keys=True))
         assert not any(code >= 500 for code in statuses), report
         assert {400, 401, 404, 413, 422, 429} <= set(statuses), report

@@ -38,7 +38,9 @@ def test_in_process_client_lists_and_calls_calculator():
 
 
 def test_stdio_transport_via_cli():
-    params = mcp.StdioServerParameters(command=sys.executable, args=["-m", "agentgym", "mcp", "Calculator-v0"])
+    params = mcp.StdioServerParameters(
+        command=sys.executable, args=["-m", "agentgym", "mcp", "Calculator-v0"]
+    )
 
     async def main() -> None:
         async with mcp.Client(params) as client:
@@ -52,7 +54,11 @@ def test_streamable_http_transport():
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     server = build_mcp_server("Calculator-v0")
-    web = uvicorn.Server(uvicorn.Config(server.streamable_http_app(host="127.0.0.1"), host="127.0.0.1", port=port, log_level="warning"))
+    web = uvicorn.Server(
+        uvicorn.Config(
+            server.streamable_http_app(host="127.0.0.1"), host="127.0.0.1", port=port, log_level="warning"
+        )
+    )
     thread = threading.Thread(target=web.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10

@@ -13,14 +13,19 @@ from agentgym.core.checks import GARBAGE_ACTIONS
 from agentgym.errors import ProviderError
 from agentgym.server.app import ServerConfig, to_jsonable
 from agentgym.server.client import RemoteEnv, RemoteEnvError
-from tests.server.conftest import live_server
 
-SERVED = ("Calculator-v0", "TestSlow-v0", "TestBroken-v0")
+# SearchQA-v0 (search issue) joins when registered: a tool-heavy env with a shared BM25 index
+SERVED = (
+    "Calculator-v0",
+    "TestSlow-v0",
+    "TestBroken-v0",
+    *tuple(e.id.split("/", 1)[1] for e in agentgym.list_envs() if e.id == "agentgym/SearchQA-v0"),
+)
 
 
 @pytest.fixture(scope="module")
-def url():
-    with live_server(ServerConfig(env_ids=SERVED, max_sessions=128)) as base:
+def url(serve_live):
+    with serve_live(ServerConfig(env_ids=SERVED, max_sessions=128)) as base:
         yield base
 
 
@@ -62,7 +67,9 @@ def test_50_seeded_episodes_match_the_local_env(url):
         for seed in range(50):
             actions, want = _local_trace("agentgym/Calculator-v0", seed)
             assert _replay(remote, seed, actions) == want, f"seed {seed}"
-        assert remote.unwrapped.system_prompt == agentgym.make("agentgym/Calculator-v0").unwrapped.system_prompt
+        assert (
+            remote.unwrapped.system_prompt == agentgym.make("agentgym/Calculator-v0").unwrapped.system_prompt
+        )
         assert remote.unwrapped.max_turns == 4 and remote.unwrapped.action_format == "xml"
     finally:
         remote.close()
@@ -74,7 +81,10 @@ def test_64_concurrent_sessions_on_different_envs_stay_isolated(url):
         actions, want = _local_trace(env_id, seed=i)
         remote = RemoteEnv(url, env_id)
         try:
-            return _replay(remote, i, actions) == want and _replay(remote, i + 1, []) == _local_trace(env_id, i + 1)[1][:2]
+            return (
+                _replay(remote, i, actions) == want
+                and _replay(remote, i + 1, []) == _local_trace(env_id, i + 1)[1][:2]
+            )
         finally:
             remote.close()
 
@@ -128,3 +138,26 @@ def test_unreachable_server_raises_after_retries():
     env = RemoteEnv(f"http://127.0.0.1:{port}", "Calculator-v0", retries=3, backoff=0.01, timeout=2)
     with pytest.raises(ProviderError, match="unreachable after 3 attempt"):
         env.reset(seed=0)
+
+
+def test_oracle_is_served_only_when_exposed(url, serve_live):
+    remote = RemoteEnv(url, "Calculator-v0")
+    try:
+        remote.reset(seed=4)
+        with pytest.raises(RemoteEnvError, match="--expose-oracle") as err:
+            remote.oracle_action()
+        assert err.value.status == 403
+    finally:
+        remote.close()
+    with serve_live(ServerConfig(env_ids=("Calculator-v0",), expose_oracle=True)) as base:
+        remote = agentgym.make("agentgym/Remote-v0", url=base, env_id="Calculator-v0")
+        local = agentgym.make("agentgym/Calculator-v0")
+        remote.reset(seed=4)
+        local.reset(seed=4)
+        for _ in range(2):
+            action = remote.unwrapped.oracle_action()
+            assert action == local.unwrapped.oracle_action()
+            out = remote.step(action)
+            local.step(action)
+        assert out[1:3] == (1.0, True)
+        remote.close()

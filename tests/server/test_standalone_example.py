@@ -10,7 +10,6 @@ from fastapi import FastAPI
 
 import agentgym
 from agentgym.server.app import ServerConfig
-from tests.server.conftest import live_server
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "standalone_agent.py"
 
@@ -32,7 +31,11 @@ def _fake_chat_model(script: dict) -> FastAPI:
         app.state.requests.append(body)
         last = body["messages"][-1]
         if last["role"] == "user":
-            call = {"id": "c1", "type": "function", "function": {"name": "calculator", "arguments": json.dumps(script["args"])}}
+            call = {
+                "id": "c1",
+                "type": "function",
+                "function": {"name": "calculator", "arguments": json.dumps(script["args"])},
+            }
             message = {"role": "assistant", "content": None, "tool_calls": [call]}
         else:
             message = {"role": "assistant", "content": last["content"]}
@@ -41,22 +44,17 @@ def _fake_chat_model(script: dict) -> FastAPI:
     return app
 
 
-def test_chat_loop_with_remote_env_tools_solves_tasks(monkeypatch):
+def test_chat_loop_with_remote_env_tools_solves_tasks(serve_live):
     example = _load_example()
     local = agentgym.make("agentgym/Calculator-v0")
     script: dict = {}
     fake = _fake_chat_model(script)
-    with live_server(ServerConfig(env_ids=("Calculator-v0",))) as env_url:
+    with serve_live(ServerConfig(env_ids=("Calculator-v0",))) as env_url:
         env = agentgym.make("agentgym/Remote-v0", url=env_url, env_id="Calculator-v0")
-        import uvicorn  # noqa: F401  (live_server needs it; imported by conftest)
-
-        from tests.server import conftest
-
-        monkeypatch.setattr(conftest, "create_app", lambda config: fake)
-        with live_server(ServerConfig(env_ids=("Calculator-v0",))) as model_url:
+        with serve_live(fake) as model_url:
             for seed in range(3):
                 local.reset(seed=seed)
-                script["args"] = dict(local.unwrapped.task.private and {"expression": local.unwrapped.task.private["expression"]})
+                script["args"] = {"expression": local.unwrapped.task.private["expression"]}
 
                 def respond(messages, tools):
                     return example.chat(model_url + "/v1", "fake", messages, tools, None)

@@ -51,11 +51,17 @@ def main():
     namespace = {"__name__": "solution"}
     try:
         _run(job["setup"], "<setup>", namespace, seconds)
-        _run(job["candidate"], "<solution>", namespace, seconds)
-        entry = job.get("entry_point")
-        if entry and entry not in namespace and job.get("prompt"):
+        entry, prompt = job.get("entry_point"), job.get("prompt")
+        try:
+            _run(job["candidate"], "<solution>", namespace, seconds)
+            body_only = False
+        except SyntaxError:  # e.g. an indented function body
+            if not prompt:
+                raise
+            body_only = True
+        if prompt and (body_only or (entry and entry not in namespace)):
             # the answer was only a function body: complete it with the prompt (HumanEval style)
-            _run(job["prompt"] + job["candidate"], "<solution>", namespace, seconds)
+            _run(prompt + job["candidate"], "<solution>", namespace, seconds)
         if entry and not callable(namespace.get(entry)):
             raise NameError(f"the solution does not define a function named {entry!r}")
     except BaseException as exc:  # the candidate's failure is a result, not a harness crash

@@ -85,10 +85,14 @@ def _read_rows(path: Path) -> tuple[list[dict[str, Any]], list[DataProblem]]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            problems.append(DataProblem(f"<{path.name} line {lineno}>", "(row)", f"not valid JSON: {exc.msg}"))
+            problems.append(
+                DataProblem(f"<{path.name} line {lineno}>", "(row)", f"not valid JSON: {exc.msg}")
+            )
             continue
         if not isinstance(row, dict):
-            problems.append(DataProblem(f"<{path.name} line {lineno}>", "(row)", "a row must be a JSON object"))
+            problems.append(
+                DataProblem(f"<{path.name} line {lineno}>", "(row)", "a row must be a JSON object")
+            )
             continue
         row.setdefault("_line", lineno)
         rows.append(row)
@@ -101,7 +105,9 @@ def _row_to_task(row: dict[str, Any], base: Path) -> Task | DataProblem:
     for name in REQUIRED_FIELDS:
         value = row.get(name)
         if value is None or (isinstance(value, str) and not value.strip() and name != "Final answer"):
-            return DataProblem(task_id, name, f"missing or empty (row has: {', '.join(k for k in row if k != '_line')})")
+            return DataProblem(
+                task_id, name, f"missing or empty (row has: {', '.join(k for k in row if k != '_line')})"
+            )
     try:
         level = int(row["Level"])
     except (TypeError, ValueError):
@@ -120,7 +126,9 @@ def _row_to_task(row: dict[str, Any], base: Path) -> Task | DataProblem:
     return Task(task_id, str(row["Question"]), answer=str(row["Final answer"]), meta=meta, private=private)
 
 
-def load_gaia(data_dir: str | Path, split: str | None = None, levels: tuple[int, ...] | None = None) -> GAIADataset:
+def load_gaia(
+    data_dir: str | Path, split: str | None = None, levels: tuple[int, ...] | None = None
+) -> GAIADataset:
     """Load a GAIA-format directory; bad rows become `DataProblem`s, never exceptions.
 
     Args:

@@ -24,7 +24,14 @@ from agentgym.core.parsing import make_parser
 from agentgym.core.tool_env import Score, ToolEnv
 from agentgym.envs.gaia.builtin import builtin_dir
 from agentgym.envs.gaia.data import DataProblem, GAIADataset, load_gaia
-from agentgym.envs.gaia.tools import KeywordRetriever, Retriever, make_fetch_tool, make_python, make_read_file_tool, make_search_tool
+from agentgym.envs.gaia.tools import (
+    KeywordRetriever,
+    Retriever,
+    make_fetch_tool,
+    make_python,
+    make_read_file_tool,
+    make_search_tool,
+)
 from agentgym.errors import EnvNotAvailable, InvalidConfig
 from agentgym.eval.metrics import gaia_score
 from agentgym.tools.base import Tool, ToolCall, Toolset
@@ -51,9 +58,16 @@ def _load(root: str, split: str | None, levels: tuple[int, ...] | None) -> GAIAD
 
 
 @functools.lru_cache(maxsize=16)
-def _corpus_retriever(path: str) -> KeywordRetriever:
-    docs = [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
-    return KeywordRetriever(docs)
+def _corpus_retriever(path: str, kind: str = "bm25") -> Retriever:
+    """A retriever over a corpus.jsonl: the search package's backend, else a keyword fallback."""
+    try:
+        from agentgym.tools.search import make_retriever
+    except ImportError:  # the search extra is not installed: keep GAIA-v0 usable
+        log.info("agentgym.tools.search unavailable; GAIA-v0 searches %s with a keyword fallback", path)
+        return KeywordRetriever(
+            [json.loads(line) for line in Path(path).read_text().splitlines() if line.strip()]
+        )
+    return make_retriever(kind, corpus=path)
 
 
 class GAIAEnv(ToolEnv):
@@ -69,7 +83,7 @@ class GAIAEnv(ToolEnv):
         split: str | None = None,
         levels: Sequence[int] | None = None,
         tools: Sequence[str] = DEFAULT_TOOLS,
-        retriever: Retriever | None = None,
+        retriever: Retriever | str | None = None,
         search_k: int = 3,
         fetch_timeout_s: float = 10.0,
         fetch_max_bytes: int = 2_000_000,
@@ -90,15 +104,37 @@ class GAIAEnv(ToolEnv):
             )
         self._by_id = self.dataset.by_id()
         corpus = self.dataset.root / "corpus.jsonl"
-        self.retriever = retriever if retriever is not None else (_corpus_retriever(str(corpus)) if corpus.is_file() else None)
+        self.retriever = self._resolve_retriever(retriever, corpus)
         self._tool_names = tuple(tools)
         self._sandbox_backend = sandbox
         self._sandbox: Any = None
         self._session: Any = None
-        self._tool_options = {"search_k": search_k, "fetch_timeout_s": fetch_timeout_s, "fetch_max_bytes": fetch_max_bytes}
+        self._tool_options = {
+            "search_k": search_k,
+            "fetch_timeout_s": fetch_timeout_s,
+            "fetch_max_bytes": fetch_max_bytes,
+        }
         super().__init__(tools=self._make_tools(), **kwargs)
 
     # ------------------------------------------------------------------ tools
+    @staticmethod
+    def _resolve_retriever(retriever: Retriever | str | None, corpus: Path) -> Retriever | None:
+        """An object is used as is; a kind (bm25, dense, hybrid) indexes the dir's corpus.jsonl;
+        `web` searches the internet (ddgs); None means bm25 over corpus.jsonl when there is one."""
+        if retriever is not None and not isinstance(retriever, str):
+            return retriever
+        if retriever in ("web",):
+            from agentgym.tools.search import make_retriever
+
+            return make_retriever("web")
+        if not corpus.is_file():
+            if retriever is not None:
+                raise InvalidConfig(
+                    f"retriever={retriever!r} needs a corpus.jsonl beside the metadata; none at {corpus}"
+                )
+            return None
+        return _corpus_retriever(str(corpus), retriever or "bm25")
+
     def _attachment(self) -> tuple[str, str, str | None]:
         if self.task is None:
             return "(none)", "", None
@@ -119,7 +155,9 @@ class GAIAEnv(ToolEnv):
             self._session.close()
             self._session = None
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
         self._drop_session()  # a new episode gets a fresh interpreter
         return super().reset(seed=seed, options=options)
 
@@ -140,7 +178,9 @@ class GAIAEnv(ToolEnv):
                     continue
                 made.append(make_search_tool(self.retriever, k=opts["search_k"]))
             elif name == "fetch":
-                made.append(make_fetch_tool(timeout_s=opts["fetch_timeout_s"], max_bytes=opts["fetch_max_bytes"]))
+                made.append(
+                    make_fetch_tool(timeout_s=opts["fetch_timeout_s"], max_bytes=opts["fetch_max_bytes"])
+                )
             elif name == "python":
                 py = make_python(self._python_session)
                 if py is not None:

@@ -37,7 +37,11 @@ def _read_json(path: Path) -> str:
 
 
 def _read_jsonl(path: Path) -> str:
-    lines = [json.dumps(json.loads(line), ensure_ascii=False) for line in _read_text(path).splitlines() if line.strip()]
+    lines = [
+        json.dumps(json.loads(line), ensure_ascii=False)
+        for line in _read_text(path).splitlines()
+        if line.strip()
+    ]
     return "\n".join(lines)
 
 
@@ -47,7 +51,9 @@ def _read_xlsx(path: Path) -> str:
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     parts = []
     for sheet in book.worksheets:
-        rows = [" | ".join("" if v is None else str(v) for v in row) for row in sheet.iter_rows(values_only=True)]
+        rows = [
+            " | ".join("" if v is None else str(v) for v in row) for row in sheet.iter_rows(values_only=True)
+        ]
         parts.append(f"## sheet {sheet.title}\n" + "\n".join(rows))
     book.close()
     return "\n\n".join(parts)
@@ -92,14 +98,20 @@ def read_attachment(path: str | Path, *, max_chars: int = 20_000) -> str:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in _READERS:
-        raise ToolError(f"cannot read {path.name}: unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_TYPES)}")
+        raise ToolError(
+            f"cannot read {path.name}: unsupported file type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_TYPES)}"
+        )
     reader, package = _READERS[suffix]
     try:
         text = reader(path)
     except ImportError as exc:
-        raise ToolError(f"cannot read {path.name}: reading {suffix} files needs `pip install {package}` ({exc})") from exc
+        raise ToolError(
+            f"cannot read {path.name}: reading {suffix} files needs `pip install {package}` ({exc})"
+        ) from exc
     except Exception as exc:  # a corrupt attachment is an observation for the agent
-        raise ToolError(f"cannot read {path.name}: the file is unreadable as {suffix} ({type(exc).__name__}: {exc})") from exc
+        raise ToolError(
+            f"cannot read {path.name}: the file is unreadable as {suffix} ({type(exc).__name__}: {exc})"
+        ) from exc
     if len(text) > max_chars:
         text = text[:max_chars] + f"\n[... truncated {len(text) - max_chars} characters]"
     return text
@@ -127,7 +139,9 @@ def html_to_text(html: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def fetch_text(url: str, *, timeout_s: float = 10.0, max_bytes: int = 2_000_000, max_chars: int = 20_000) -> str:
+def fetch_text(
+    url: str, *, timeout_s: float = 10.0, max_bytes: int = 2_000_000, max_chars: int = 20_000
+) -> str:
     """GET `url` (http/https only) with time and size caps; HTML becomes readable text."""
     import httpx
 
@@ -136,7 +150,9 @@ def fetch_text(url: str, *, timeout_s: float = 10.0, max_bytes: int = 2_000_000,
     chunks: list[bytes] = []
     size = 0
     try:
-        with httpx.stream("GET", url, timeout=timeout_s, follow_redirects=True, headers={"User-Agent": "agentgym-fetch/0.1"}) as resp:
+        with httpx.stream(
+            "GET", url, timeout=timeout_s, follow_redirects=True, headers={"User-Agent": "agentgym-fetch/0.1"}
+        ) as resp:
             if resp.status_code >= 400:
                 raise ToolError(f"fetch {url}: HTTP {resp.status_code}")
             ctype = resp.headers.get("content-type", "")
@@ -149,7 +165,11 @@ def fetch_text(url: str, *, timeout_s: float = 10.0, max_bytes: int = 2_000_000,
     except httpx.HTTPError as exc:
         raise ToolError(f"fetch {url} failed: {type(exc).__name__}: {exc}") from exc
     body = b"".join(chunks)[:max_bytes].decode(encoding, errors="replace")
-    text = html_to_text(body) if "html" in ctype or body.lstrip()[:15].lower().startswith(("<!doctype", "<html")) else body
+    text = (
+        html_to_text(body)
+        if "html" in ctype or body.lstrip()[:15].lower().startswith(("<!doctype", "<html"))
+        else body
+    )
     if size >= max_bytes:
         text += f"\n[... page cut at {max_bytes} bytes]"
     return text[:max_chars]

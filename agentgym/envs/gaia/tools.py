@@ -19,7 +19,14 @@ from agentgym.envs.gaia.files import fetch_text, read_attachment
 from agentgym.errors import ToolError
 from agentgym.tools.base import FunctionTool, Tool, ToolResult
 
-__all__ = ["KeywordRetriever", "Retriever", "make_fetch_tool", "make_read_file_tool", "make_python", "make_search_tool"]
+__all__ = [
+    "KeywordRetriever",
+    "Retriever",
+    "make_fetch_tool",
+    "make_python",
+    "make_read_file_tool",
+    "make_search_tool",
+]
 
 log = logging.getLogger(__name__)
 _TOKEN = re.compile(r"\w+")
@@ -42,7 +49,10 @@ class KeywordRetriever:
 
     def __init__(self, docs: Sequence[dict[str, str]]):
         self.docs = list(docs)
-        self._tf = [Counter(_TOKEN.findall(f"{d.get('title', '')} {d.get('title', '')} {d.get('text', '')}".lower())) for d in self.docs]
+        self._tf = [
+            Counter(_TOKEN.findall(f"{d.get('title', '')} {d.get('title', '')} {d.get('text', '')}".lower()))
+            for d in self.docs
+        ]
         df = Counter(t for tf in self._tf for t in tf)
         self._idf = {t: math.log((1 + len(self.docs)) / (1 + c)) + 1.0 for t, c in df.items()}
 
@@ -66,7 +76,9 @@ def make_search_tool(retriever: Retriever, k: int = 3) -> FunctionTool:
         docs = retriever.search(query, k)
         if not docs:
             return "No results."
-        return "\n".join(f"Doc {i + 1} (Title: {t}) {x}" for i, (t, x) in enumerate(_doc_text(d) for d in docs))
+        return "\n".join(
+            f"Doc {i + 1} (Title: {t}) {x}" for i, (t, x) in enumerate(_doc_text(d) for d in docs)
+        )
 
     return FunctionTool(search, timeout=30.0)
 

@@ -23,40 +23,72 @@ from agentgym.core.env import Task
 from agentgym.envs.textgames.base import GameBackend, GameStep, TextGameEnv, state_key
 from agentgym.errors import EnvNotAvailable, InvalidConfig, did_you_mean
 
-__all__ = ["SPLITS", "ScienceWorldBackend", "ScienceWorldEnv"]
+__all__ = ["SPLITS", "ScienceWorldBackend", "ScienceWorldEnv", "canonical_text"]
 
 log = logging.getLogger(__name__)
 SPLITS: tuple[str, ...] = ("train", "dev", "test")
 _VARIATIONS: dict[tuple[str, str], list[int]] = {}  # (task, split) -> variation ids, same for every JVM
 
 
+def canonical_text(text: str) -> str:
+    """Sort each run of tab-indented item lines.
+
+    ScienceWorld lists the contents of a room in an order that changes from one reset to the
+    next; sorting the item lines makes observations (and anchors) a function of the state.
+    """
+    out: list[str] = []
+    run: list[str] = []
+    for line in str(text).split("\n"):
+        if line.startswith("\t"):
+            run.append(line)
+            continue
+        out += sorted(run)
+        run = []
+        out.append(line)
+    return "\n".join(out + sorted(run))
+
+
 class ScienceWorldBackend(GameBackend):
     """One ScienceWorld JVM."""
 
-    def __init__(self, simplification: str = "") -> None:
+    def __init__(self, simplification: str = "", reproducible: bool = True) -> None:
         super().__init__()
+        self.simplification = simplification
+        self.reproducible = reproducible
+        self._sim: Any = None
+        self._used = False
+        self._start()
+        self.task_names: list[str] = list(self._sim.get_task_names())
+        self._gold: list[str] = []
+
+    def _start(self) -> None:
         try:
             from scienceworld import ScienceWorldEnv as _Sim
         except ImportError as exc:
             raise EnvNotAvailable(f"ScienceWorld needs the `scienceworld` package: pip install 'agentgym[textworld]' ({exc})") from exc
+        self.close()
         try:
             self._sim = _Sim("", envStepLimit=1_000_000)
         except Exception as exc:  # py4j / JVM start-up failures come in many types
             raise EnvNotAvailable(f"could not start ScienceWorld's JVM; it needs Java >= 11 on PATH ({exc})") from exc
-        self.simplification = simplification
-        self.task_names: list[str] = list(self._sim.get_task_names())
-        self._gold: list[str] = []
+        self._used = False
 
     def variations(self, task_name: str, split: str) -> list[int]:
         key = (task_name, split)
         if key not in _VARIATIONS:
             self._sim.load(task_name, 0, self.simplification)
+            self._used = True
             getter = {"train": "get_variations_train", "dev": "get_variations_dev", "test": "get_variations_test"}[split]
             _VARIATIONS[key] = list(getattr(self._sim, getter)())
             self.task_id = None  # the engine no longer holds the last episode
         return _VARIATIONS[key]
 
     def _load(self, task: Task) -> GameStep:
+        # The simulator names and orders objects by a counter that runs across loads of one JVM,
+        # so an episode is reproducible only in a JVM that has loaded nothing before it.
+        if self.reproducible and self._used:
+            self._start()
+        self._used = True
         self._sim.load(task.meta["task"], int(task.meta["variation"]), self.simplification, generateGoldPath=True)
         obs, info = self._sim.reset()
         self._gold = list(self._sim.get_gold_action_sequence())
@@ -70,16 +102,16 @@ class ScienceWorldBackend(GameBackend):
 
     def _snapshot(self, obs: str, info: dict[str, Any]) -> GameStep:
         score = float(info["score"])
-        valid = list(info.get("valid") or [])
+        valid = sorted(info.get("valid") or [])
         return GameStep(
-            feedback=str(obs).strip(),
+            feedback=canonical_text(obs).strip(),
             score=score,
             max_score=100.0,
             won=score >= 100,
             lost=score < 0,
             moves=int(info["moves"]),
             admissible=valid,
-            anchor=state_key(info.get("look", ""), info.get("inv", "")),
+            anchor=state_key(canonical_text(info.get("look", "")), canonical_text(info.get("inv", ""))),
             extra={"valid_actions": valid},
         )
 
@@ -93,7 +125,7 @@ class ScienceWorldBackend(GameBackend):
         return "look around"
 
     def close(self) -> None:
-        sim, self._sim = getattr(self, "_sim", None), None
+        sim, self._sim = self._sim, None
         if sim is not None:
             sim.close()
 
@@ -106,6 +138,9 @@ class ScienceWorldEnv(TextGameEnv):
         split: "train", "dev" or "test" variations.
         variation: pin one variation id (else the seed picks one from the split).
         simplification: ScienceWorld simplifications, e.g. "easy" (comma-separated).
+        reproducible: start a fresh JVM for every episode (about 1 s), because ScienceWorld
+            names and orders objects differently on each load within one JVM; False reuses
+            the JVM (faster resets; same seed and actions may then give other text).
         **kwargs: `TextGameEnv` options; the admissible list is long here, so `show_admissible`
             defaults to False (the list is always in `info["valid_actions"]`).
     """
@@ -124,6 +159,7 @@ class ScienceWorldEnv(TextGameEnv):
         split: str = "train",
         variation: int | None = None,
         simplification: str = "",
+        reproducible: bool = True,
         show_admissible: bool = False,
         **kwargs: Any,
     ):
@@ -131,6 +167,7 @@ class ScienceWorldEnv(TextGameEnv):
             raise InvalidConfig(f"split must be one of {SPLITS}, got {split!r}." + did_you_mean(str(split), SPLITS))
         super().__init__(show_admissible=show_admissible, **kwargs)
         self.split, self.variation, self.simplification = split, variation, simplification
+        self.reproducible = reproducible
         self._backend = self.make_backend()
         names = self._sci.task_names
         if isinstance(task, int):
@@ -149,7 +186,7 @@ class ScienceWorldEnv(TextGameEnv):
         return self._backend
 
     def make_backend(self) -> GameBackend:
-        return ScienceWorldBackend(self.simplification)
+        return ScienceWorldBackend(self.simplification, self.reproducible)
 
     def _task(self, name: str, variation: int) -> Task:
         meta = {"task": name, "variation": int(variation), "split": self.split}

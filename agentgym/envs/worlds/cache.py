@@ -23,7 +23,15 @@ from agentgym.envs.worlds.generator import WorldConfig, generate_world
 from agentgym.envs.worlds.model import World
 from agentgym.tools.search.cache import cache_root
 
-__all__ = ["DEFAULT_NUM_DOCS", "DEFAULT_SEED", "cache_root", "default_world", "get_world", "world_cache_dir", "world_key"]
+__all__ = [
+    "DEFAULT_NUM_DOCS",
+    "DEFAULT_SEED",
+    "cache_root",
+    "default_world",
+    "get_world",
+    "world_cache_dir",
+    "world_key",
+]
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +62,9 @@ def world_cache_dir(seed: int = DEFAULT_SEED, num_docs: int = DEFAULT_NUM_DOCS, 
     return cache_root() / "worlds" / _key(seed, num_docs, knobs)
 
 
-def get_world(seed: int = DEFAULT_SEED, num_docs: int = DEFAULT_NUM_DOCS, *, disk: bool = True, **knobs: Any) -> World:
+def get_world(
+    seed: int = DEFAULT_SEED, num_docs: int = DEFAULT_NUM_DOCS, *, disk: bool = True, **knobs: Any
+) -> World:
     """The world for these arguments: from memory, else from the disk cache, else generated and saved."""
     key = _key(seed, num_docs, knobs)
     with _LOCK:

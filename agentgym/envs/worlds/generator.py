@@ -9,6 +9,7 @@ encyclopedia article per entity (`render.py`) and writes questions over the rela
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import time
@@ -32,13 +33,58 @@ TYPE_SHARES: dict[str, float] = {
     "country": 0.03,
 }
 OCCUPATIONS = [
-    "astronomer", "architect", "baker", "botanist", "cartographer", "chemist", "composer", "diplomat", "engineer",
-    "explorer", "geologist", "historian", "jeweller", "judge", "librarian", "linguist", "mathematician", "merchant",
-    "painter", "philosopher", "physician", "poet", "potter", "sculptor", "shipwright", "surveyor", "translator",
-    "weaver", "novelist", "clockmaker",
+    "astronomer",
+    "architect",
+    "baker",
+    "botanist",
+    "cartographer",
+    "chemist",
+    "composer",
+    "diplomat",
+    "engineer",
+    "explorer",
+    "geologist",
+    "historian",
+    "jeweller",
+    "judge",
+    "librarian",
+    "linguist",
+    "mathematician",
+    "merchant",
+    "painter",
+    "philosopher",
+    "physician",
+    "poet",
+    "potter",
+    "sculptor",
+    "shipwright",
+    "surveyor",
+    "translator",
+    "weaver",
+    "novelist",
+    "clockmaker",
 ]
-GENRES = ["novel", "poetry collection", "memoir", "treatise", "play", "travelogue", "history", "atlas", "chronicle"]
-INDUSTRIES = ["shipbuilding", "printing", "banking", "textiles", "glassmaking", "mining", "brewing", "publishing"]
+GENRES = [
+    "novel",
+    "poetry collection",
+    "memoir",
+    "treatise",
+    "play",
+    "travelogue",
+    "history",
+    "atlas",
+    "chronicle",
+]
+INDUSTRIES = [
+    "shipbuilding",
+    "printing",
+    "banking",
+    "textiles",
+    "glassmaking",
+    "mining",
+    "brewing",
+    "publishing",
+]
 CITY_AFFIXES = ["Port {}", "New {}", "{} Falls", "{} Crossing", "Upper {}", "{} Harbour"]
 
 
@@ -118,7 +164,9 @@ class _Builder:
         for _ in range(n_countries):
             name = self.names.unique(lambda: self.names.word(2, 3))
             currency = self.names.unique(lambda: self.names.word(1, 2).lower())
-            self.add("country", name, demonym=_demonym(name), currency=currency, founded_year=r.randint(1200, 1950))
+            self.add(
+                "country", name, demonym=_demonym(name), currency=currency, founded_year=r.randint(1200, 1950)
+            )
         countries = self.by_type["country"]
         plain: list[Entity] = []  # cities whose names can take an affix ("Port Osk")
         for i in range(n_cities):
@@ -127,7 +175,9 @@ class _Builder:
                 name = self.names.unique(lambda s=src: r.choice(CITY_AFFIXES).format(s.name))
             else:
                 name = self.names.unique(lambda: self.names.word(1, 3))
-            city = self.add("city", name, founded_year=r.randint(800, 1900), population=r.randint(2, 900) * 1000)
+            city = self.add(
+                "city", name, founded_year=r.randint(800, 1900), population=r.randint(2, 900) * 1000
+            )
             city.rels["located_in"] = (countries[i] if i < len(countries) else r.choice(countries)).id
             if src is not None:
                 self.link_namesakes(city, src)
@@ -150,13 +200,13 @@ class _Builder:
         for p in self.by_type["person"]:
             by_family.setdefault(p.name.split()[-1], []).append(p)
         for group in by_family.values():
-            for a, b in zip(group, group[1:]):
+            for a, b in itertools.pairwise(group):
                 if r.random() < self.cfg.namesakes * 2:
                     self.link_namesakes(a, b)
         order = list(self.by_type["person"])
         r.shuffle(order)
         pairs = int(len(order) * 0.2)
-        for a, b in zip(order[:pairs], order[pairs : 2 * pairs]):
+        for a, b in zip(order[:pairs], order[pairs : 2 * pairs], strict=False):
             a.rels["married_to"], b.rels["married_to"] = b.id, a.id
 
     def works(self, counts: dict[str, int]) -> None:
@@ -164,32 +214,49 @@ class _Builder:
         persons, cities, countries = self.by_type["person"], self.by_type["city"], self.by_type["country"]
         for _ in range(counts["organization"]):
             name = nm.unique(
-                lambda: f"{r.choice(ADJECTIVES)} {r.choice(NOUNS)} {r.choice(ORG_SUFFIXES)}"
-                if r.random() < 0.5
-                else f"{nm.word(2, 3)} {r.choice(ORG_SUFFIXES)}"
+                lambda: (
+                    f"{r.choice(ADJECTIVES)} {r.choice(NOUNS)} {r.choice(ORG_SUFFIXES)}"
+                    if r.random() < 0.5
+                    else f"{nm.word(2, 3)} {r.choice(ORG_SUFFIXES)}"
+                )
             )
             founder = r.choice(persons)
-            org = self.add("organization", name, founded_year=founder.attrs["birth_year"] + r.randint(20, 60),
-                           industry=r.choice(INDUSTRIES))
+            org = self.add(
+                "organization",
+                name,
+                founded_year=founder.attrs["birth_year"] + r.randint(20, 60),
+                industry=r.choice(INDUSTRIES),
+            )
             org.rels["founded_by"] = founder.id
             org.rels["headquartered_in"] = r.choice(cities).id
         for _ in range(counts["book"]):
             title = nm.unique(
-                lambda: f"The {r.choice(ADJECTIVES)} {r.choice(NOUNS)}"
-                if r.random() < 0.4
-                else f"The {r.choice(NOUNS)} of {nm.word(2, 3)}"
+                lambda: (
+                    f"The {r.choice(ADJECTIVES)} {r.choice(NOUNS)}"
+                    if r.random() < 0.4
+                    else f"The {r.choice(NOUNS)} of {nm.word(2, 3)}"
+                )
             )
             author = r.choice(persons)
-            book = self.add("book", title, published_year=author.attrs["birth_year"] + r.randint(20, 70),
-                            genre=r.choice(GENRES))
+            book = self.add(
+                "book",
+                title,
+                published_year=author.attrs["birth_year"] + r.randint(20, 70),
+                genre=r.choice(GENRES),
+            )
             book.rels["written_by"] = author.id
         for _ in range(counts["river"]):
-            river = self.add("river", nm.unique(lambda: f"{nm.word(1, 2)} River"), length_km=r.randint(40, 4000))
+            river = self.add(
+                "river", nm.unique(lambda: f"{nm.word(1, 2)} River"), length_km=r.randint(40, 4000)
+            )
             river.rels["flows_through"] = r.choice(countries).id
         for _ in range(counts["invention"]):
             inventor = r.choice(persons)
-            inv = self.add("invention", nm.unique(lambda: f"{nm.word(1, 2)} {r.choice(DEVICES)}"),
-                           year=inventor.attrs["birth_year"] + r.randint(18, 60))
+            inv = self.add(
+                "invention",
+                nm.unique(lambda: f"{nm.word(1, 2)} {r.choice(DEVICES)}"),
+                year=inventor.attrs["birth_year"] + r.randint(18, 60),
+            )
             inv.rels["invented_by"] = inventor.id
         for group in (self.by_type["organization"], self.by_type["book"]):
             self._namesakes_by_word(group)

@@ -141,7 +141,11 @@ class World:
 
     def questions_for(self, split: str | None = None, hops: Sequence[int] | None = None) -> list[Question]:
         """Questions of one split (None: all) whose hop count is in `hops` (None: any)."""
-        return [q for q in self.questions if (split is None or q.split == split) and (hops is None or q.hops in hops)]
+        return [
+            q
+            for q in self.questions
+            if (split is None or q.split == split) and (hops is None or q.hops in hops)
+        ]
 
     def distractors(self, doc_id: str, n: int = 5) -> list[str]:
         """Doc ids that look like `doc_id` but are not it: near-namesakes first, then same-type docs.
@@ -171,7 +175,10 @@ class World:
         _dump_jsonl(out / "entities.jsonl", (asdict(e) for e in self.entities))
         _dump_jsonl(
             out / "corpus.jsonl",
-            ({"id": d.id, "contents": d.contents, "type": d.type, "entity": d.entity_id} for d in self.documents),
+            (
+                {"id": d.id, "contents": d.contents, "type": d.type, "entity": d.entity_id}
+                for d in self.documents
+            ),
         )
         for split in SPLITS:
             _dump_jsonl(out / f"{split}.jsonl", (q.to_flashrag() for q in self.questions if q.split == split))
@@ -188,7 +195,9 @@ class World:
             title, _, text = row["contents"].partition("\n")
             docs.append(Document(row["id"], title, text, row.get("entity", ""), row.get("type", "")))
         questions = [
-            Question.from_flashrag(row, split) for split in SPLITS for row in _load_jsonl(src / f"{split}.jsonl")
+            Question.from_flashrag(row, split)
+            for split in SPLITS
+            for row in _load_jsonl(src / f"{split}.jsonl")
         ]
         questions.sort(key=lambda q: q.id)
         return cls(int(meta["seed"]), dict(meta["params"]), entities, docs, questions)

@@ -55,7 +55,10 @@ FINALS: dict[str, list[tuple[str, str]]] = {
         ("founded_year", "In what year was {x} founded?"),
     ],
     "book": [("written_by", "Who wrote {x}?"), ("published_year", "In what year was {x} published?")],
-    "river": [("flows_through", "Which country does {x} flow through?"), ("length_km", "How long is {x} in kilometres?")],
+    "river": [
+        ("flows_through", "Which country does {x} flow through?"),
+        ("length_km", "How long is {x} in kilometres?"),
+    ],
     "invention": [("invented_by", "Who invented {x}?"), ("year", "In what year was {x} invented?")],
 }
 # entity type -> (numeric attribute, question template, larger value wins?)
@@ -134,7 +137,11 @@ class _QuestionMaker:
             return None
         last = chain.ents[-1]
         seen = {e.id for e in chain.ents}
-        finals = [(k, t) for k, t in FINALS[last.type] if k in last.attrs or (k in last.rels and last.rels[k] not in seen)]
+        finals = [
+            (k, t)
+            for k, t in FINALS[last.type]
+            if k in last.attrs or (k in last.rels and last.rels[k] not in seen)
+        ]
         if not finals:
             return None
         key, template = self.rng.choice(finals)
@@ -156,10 +163,14 @@ class _QuestionMaker:
             return None
         winner = max((t1, t2), key=lambda e: e.attrs[attr] * (1 if larger else -1))
         text = template.format(a=self.phrase(c1), b=self.phrase(c2))
-        return self._question(text, winner.name, hops, "comparison", c1.ents + c2.ents, [*c1.rels, *c2.rels, attr])
+        return self._question(
+            text, winner.name, hops, "comparison", c1.ents + c2.ents, [*c1.rels, *c2.rels, attr]
+        )
 
     @staticmethod
-    def _question(text: str, answer: str, hops: int, kind: str, ents: list[Entity], rels: list[str]) -> Question:
+    def _question(
+        text: str, answer: str, hops: int, kind: str, ents: list[Entity], rels: list[str]
+    ) -> Question:
         text = text[:1].upper() + text[1:]
         return Question(
             id="",

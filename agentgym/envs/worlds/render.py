@@ -57,7 +57,8 @@ class _Renderer:
         a, city = e.attrs, ref(self.r(e, "born_in"))
         out = [
             self.pick(
-                "{n} was {o} born in {y} in {c}.", "Born in {c} in {y}, {n} worked as {o}.",
+                "{n} was {o} born in {y} in {c}.",
+                "Born in {c} in {y}, {n} worked as {o}.",
                 "{n}, {o}, was born in {c} in {y}.",
             ).format(n=e.name, o=_a(a["occupation"]), y=a["birth_year"], c=city)
         ]
@@ -72,18 +73,18 @@ class _Renderer:
     def city(self, e: Entity) -> list[str]:
         a, country = e.attrs, self.r(e, "located_in").name
         return [
-            self.pick("{n} is a city in {c}, founded in {y}.", "Founded in {y}, {n} is a city located in {c}.").format(
-                n=e.name, c=country, y=a["founded_year"]
-            ),
+            self.pick(
+                "{n} is a city in {c}, founded in {y}.", "Founded in {y}, {n} is a city located in {c}."
+            ).format(n=e.name, c=country, y=a["founded_year"]),
             f"It has about {a['population']} inhabitants.",
         ]
 
     def country(self, e: Entity) -> list[str]:
         a = e.attrs
         return [
-            self.pick("{n} is a country whose capital is {c}.", "The capital of the country {n} is {c}.").format(
-                n=e.name, c=self.r(e, "capital").name
-            ),
+            self.pick(
+                "{n} is a country whose capital is {c}.", "The capital of the country {n} is {c}."
+            ).format(n=e.name, c=self.r(e, "capital").name),
             f"Its currency is the {a['currency']}, and it was established in {a['founded_year']}.",
         ]
 
@@ -91,7 +92,8 @@ class _Renderer:
         a = e.attrs
         return [
             self.pick(
-                "{n} is an organisation founded by {f} in {y}.", "Founded in {y} by {f}, {n} is an organisation."
+                "{n} is an organisation founded by {f} in {y}.",
+                "Founded in {y} by {f}, {n} is an organisation.",
             ).format(n=e.name, f=self.r(e, "founded_by").name, y=a["founded_year"]),
             self.pick("It is headquartered in {c}.", "Its headquarters are in {c}.").format(
                 c=self.r(e, "headquartered_in").name
@@ -118,9 +120,9 @@ class _Renderer:
 
     def invention(self, e: Entity) -> list[str]:
         return [
-            self.pick("{n} is a device invented by {p} in {y}.", "{n} is a device that {p} invented in {y}.").format(
-                n=_cap(ref(e)), p=self.r(e, "invented_by").name, y=e.attrs["year"]
-            )
+            self.pick(
+                "{n} is a device invented by {p} in {y}.", "{n} is a device that {p} invented in {y}."
+            ).format(n=_cap(ref(e)), p=self.r(e, "invented_by").name, y=e.attrs["year"])
         ]
 
     # ------------------------------------------------------------------ later paragraphs
@@ -129,7 +131,9 @@ class _Renderer:
         out = []
         back = self.reverse.get(e.id, [])
         for rel, label in (
-            ("written_by", "wrote"), ("founded_by", "founded"), ("invented_by", "invented"),
+            ("written_by", "wrote"),
+            ("founded_by", "founded"),
+            ("invented_by", "invented"),
         ):
             items = [ref(self.ents[i]) for r, i in back if r == rel][:2]
             if items:
@@ -148,8 +152,12 @@ class _Renderer:
         out = [f"{_cap(ref(e))} is not to be confused with {ref(self.ents[n])}." for n in e.namesakes[:1]]
         makers: list[Callable[[], str]] = [
             lambda: f"In {r.randint(1700, 2000)}, {ref(e)} was described by {ref(r.choice(self.pool))}.",
-            lambda: f"A survey in {r.randint(1800, 2000)} counted {r.randint(2, 900)} letters about {ref(e)}.",
-            lambda: f"A portrait related to {ref(e)} was shown in {self._any('city').name} in {r.randint(1750, 2000)}.",
+            lambda: (
+                f"A survey in {r.randint(1800, 2000)} counted {r.randint(2, 900)} letters about {ref(e)}."
+            ),
+            lambda: (
+                f"A portrait related to {ref(e)} was shown in {self._any('city').name} in {r.randint(1750, 2000)}."
+            ),
             lambda: f"Some accounts wrongly link {ref(e)} with {ref(r.choice(self.pool))}.",
         ]
         for _ in range(self.cfg.distractors):

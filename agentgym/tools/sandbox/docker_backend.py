@@ -169,6 +169,7 @@ class DockerSandbox:
         self._pool: queue.Queue[Any] = queue.Queue()
         self._live: set[str] = set()
         self._lock = threading.Lock()
+        self._refill_lock = threading.Lock()
         self._sessions: list[InterpreterSession] = []
         self._closed = False
         self._refill()
@@ -216,12 +217,17 @@ class DockerSandbox:
 
     def _refill(self) -> None:
         def work() -> None:
-            while not self._closed and self._pool.qsize() < self.pool_size:
-                try:
-                    self._pool.put(self._create())
-                except Exception as exc:  # the engine went away; runs will report it
-                    log.warning("could not pre-start a sandbox container: %s", exc)
-                    return
+            with self._refill_lock:  # one filler at a time, so the pool never overshoots
+                while not self._closed and self._pool.qsize() < self.pool_size:
+                    try:
+                        c = self._create()
+                    except SandboxError as exc:  # the engine went away; runs will report it
+                        log.warning("could not pre-start a sandbox container: %s", exc)
+                        return
+                    if self._closed:  # closed while we were creating it
+                        self._remove(c.id)
+                        return
+                    self._pool.put(c)
 
         threading.Thread(target=work, daemon=True, name="agentgym-docker-pool").start()
 
@@ -235,16 +241,17 @@ class DockerSandbox:
         self._refill()
         return c
 
-    def _discard(self, c: Any) -> None:
-        def work() -> None:
-            try:
-                c.remove(force=True)
-            except Exception as exc:  # already gone
-                log.debug("container %s removal: %s", c.id[:12], exc)
-            with self._lock:
-                self._live.discard(c.id)
+    def _remove(self, cid: str) -> None:
+        try:
+            self.client.api.remove_container(cid, force=True)
+        except Exception as exc:  # already gone (a discard thread and close() may race)
+            log.debug("container %s removal: %s", cid[:12], exc)
+        with self._lock:
+            self._live.discard(cid)
 
-        threading.Thread(target=work, daemon=True).start()
+    def _discard(self, c: Any) -> None:
+        """Remove a used container in the background (close() removes any still alive)."""
+        threading.Thread(target=self._remove, args=(c.id,), daemon=True).start()
 
     def _rlimits(self, cpu: int) -> dict[str, list[int]]:
         mb = 1024 * 1024
@@ -266,8 +273,8 @@ class DockerSandbox:
     ) -> ExecResult:
         """Run `code` as a fresh program in a fresh container; never raises for what the code does."""
         limits = self.limits.with_timeout(timeout)
-        start = time.monotonic()
         c = self._take()
+        start = time.monotonic()  # the wall clock covers the code, not the container's start-up
         job = {
             "code": code,
             "files": {k: _latin1(v) for k, v in (files or {}).items()},
@@ -328,16 +335,13 @@ class DockerSandbox:
         for s in self._sessions:
             s.close()
         while not self._pool.empty():
-            self._discard(self._pool.get_nowait())
+            self._pool.get_nowait()
+        with self._refill_lock:  # wait for a filler that is creating a container
+            pass
         with self._lock:
             live = list(self._live)
         for cid in live:
-            try:
-                self.client.api.remove_container(cid, force=True)
-            except Exception as exc:  # already removed by a discard thread
-                log.debug("container %s removal: %s", cid[:12], exc)
-        with self._lock:
-            self._live.clear()
+            self._remove(cid)
 
     def __enter__(self) -> DockerSandbox:
         return self

@@ -193,7 +193,7 @@ class ProcessSandbox:
 
     def _choose(self, isolation: str, strict: bool) -> str:
         global _warned_degraded
-        if isolation in ("auto", "bwrap") and bwrap_available(self._uid_or_none()):
+        if isolation in ("auto", "bwrap") and bwrap_available(self._as_uid(self.uid)):
             return "bwrap"
         if isolation == "bwrap" or strict:
             raise SandboxError(
@@ -218,8 +218,10 @@ class ProcessSandbox:
             return self.fixed_uid
         return _UID_BASE + (os.getpid() % 1000) * 1000 + next(_uid_counter) % 1000
 
-    def _uid_or_none(self) -> int | None:
-        return self.uid if os.geteuid() == 0 else None
+    @staticmethod
+    def _as_uid(uid: int) -> int | None:
+        """The uid to switch to, or None when we are not root (then we already are unprivileged)."""
+        return uid if os.geteuid() == 0 else None
 
     # ------------------------------------------------------------------ command lines
     def _mounts(self) -> list[str]:
@@ -237,9 +239,9 @@ class ProcessSandbox:
         args += ["--size", tmpfs, "--tmpfs", "/work"]
         return args
 
-    def _bwrap_argv(self, main_fd: int, file_fds: list[tuple[int, PurePosixPath]]) -> list[str]:
+    def _bwrap_argv(self, uid: int, main_fd: int, file_fds: list[tuple[int, PurePosixPath]]) -> list[str]:
         argv = [
-            *_drop_privileges(self._uid_or_none()),
+            *_drop_privileges(self._as_uid(uid)),
             "bwrap",
             "--unshare-all",
             "--die-with-parent",
@@ -257,7 +259,7 @@ class ProcessSandbox:
         argv += ["--chdir", "/work", "--remount-ro", "/", self.python, "-I", "/run/agentgym/main.py"]
         return argv
 
-    def _unshare_argv(self, workdir: str, code: str, files: Files) -> list[str]:
+    def _unshare_argv(self, uid: int, workdir: str, code: str, files: Files) -> list[str]:
         """Degraded mode: the code and files go to a host temp dir owned by the sandbox uid."""
         for name, data in files.items():
             dest = Path(workdir, _check_name(name))
@@ -267,7 +269,7 @@ class ProcessSandbox:
         if os.geteuid() == 0:
             for root, dirs, names in os.walk(workdir):
                 for n in [root, *(os.path.join(root, x) for x in dirs + names)]:
-                    os.chown(n, self.uid, self.uid)
+                    os.chown(n, uid, uid)
         unshare = [
             "unshare",
             "--user",
@@ -278,7 +280,7 @@ class ProcessSandbox:
             "--kill-child",
             "--mount-proc",
         ]
-        return [*_drop_privileges(self._uid_or_none()), *unshare, self.python, "-I", ".agentgym_main.py"]
+        return [*_drop_privileges(self._as_uid(uid)), *unshare, self.python, "-I", ".agentgym_main.py"]
 
     def _spawn(
         self,
@@ -295,17 +297,17 @@ class ProcessSandbox:
             raise SandboxError("this sandbox is closed; create a new one with make_sandbox()")
         fds: list[int] = []
         workdir: str | None = None
-        self.uid = self._next_uid()
+        uid = self.uid = self._next_uid()  # local: runs may be concurrent (tool calls run in threads)
         if self.isolation == "bwrap":
             fds.append(_data_fd(code))
             file_fds = []
             for name, data in files.items():
                 fds.append(_data_fd(data))
                 file_fds.append((fds[-1], _check_name(name)))
-            argv, cwd = self._bwrap_argv(fds[0], file_fds), "/"
+            argv, cwd = self._bwrap_argv(uid, fds[0], file_fds), "/"
         else:
             workdir = tempfile.mkdtemp(prefix="agentgym-sbx-")
-            argv, cwd = self._unshare_argv(workdir, code, files), workdir
+            argv, cwd = self._unshare_argv(uid, workdir, code, files), workdir
         try:
             proc = subprocess.Popen(
                 argv,

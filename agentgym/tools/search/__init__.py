@@ -24,7 +24,14 @@ from __future__ import annotations
 from agentgym.tools.search.base import BaseRetriever, Doc, Retriever, format_docs, snippet
 from agentgym.tools.search.cache import CachedRetriever
 from agentgym.tools.search.corpus import Corpus, JsonlCorpus, MemoryCorpus, iter_rows, load_corpus
-from agentgym.tools.search.factory import KINDS, as_corpus, build_index, load_index, make_retriever, search_tool
+from agentgym.tools.search.factory import (
+    KINDS,
+    as_corpus,
+    build_index,
+    load_index,
+    make_retriever,
+    search_tool,
+)
 
 __all__ = [
     "KINDS",

@@ -84,7 +84,9 @@ def snippet(text: str, max_chars: int | None) -> str:
     return (cut[:space] if space > 0 else cut) + " ..."
 
 
-def format_docs(docs: Sequence[Doc], max_doc_chars: int | None = None, max_paragraphs: int | None = None) -> str:
+def format_docs(
+    docs: Sequence[Doc], max_doc_chars: int | None = None, max_paragraphs: int | None = None
+) -> str:
     """Search-R1 style: one `Doc i (Title: ...) text` line per document.
 
     `max_paragraphs=1` keeps only each document's first paragraph (a generated world's lede,

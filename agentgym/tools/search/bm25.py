@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from agentgym.tools.search.base import BaseRetriever, Doc
-from agentgym.tools.search.corpus import Corpus, corpus_fingerprint, JsonlCorpus, MemoryCorpus
+from agentgym.tools.search.corpus import Corpus, JsonlCorpus, MemoryCorpus, corpus_fingerprint
 
 __all__ = ["BM25Retriever"]
 
@@ -103,11 +103,13 @@ class BM25Retriever(BaseRetriever):
             return []
         k = max(1, min(int(k), len(self.corpus)))
         with self._lock:
-            q_ids = self.tokenizer.tokenize(list(queries), update_vocab=False, return_as="ids", show_progress=False)
+            q_ids = self.tokenizer.tokenize(
+                list(queries), update_vocab=False, return_as="ids", show_progress=False
+            )
             idx, scores = self.model.retrieve(q_ids, k=k, show_progress=False, n_threads=0)
         out = []
-        for row, srow in zip(idx, scores):
-            out.append([self._doc(int(i), float(s)) for i, s in zip(row, srow) if s > 0])
+        for row, srow in zip(idx, scores, strict=False):
+            out.append([self._doc(int(i), float(s)) for i, s in zip(row, srow, strict=False) if s > 0])
         return out
 
     def _doc(self, i: int, score: float) -> Doc:

@@ -64,7 +64,9 @@ class CachedRetriever(BaseRetriever):
                 self.hits += 1
                 return list(self._lru[key])
             if self._db is not None:
-                row = self._db.execute("SELECT docs FROM results WHERE key = ?", (self._disk_key(query, k),)).fetchone()
+                row = self._db.execute(
+                    "SELECT docs FROM results WHERE key = ?", (self._disk_key(query, k),)
+                ).fetchone()
                 if row is not None:
                     docs = [Doc(**d) for d in json.loads(row[0])]
                     self._put_memory(key, docs)
@@ -86,18 +88,19 @@ class CachedRetriever(BaseRetriever):
             if self._db is not None:
                 blob = json.dumps([asdict(d) for d in docs], ensure_ascii=False)
                 self._db.execute(
-                    "INSERT OR REPLACE INTO results (key, docs) VALUES (?, ?)", (self._disk_key(query, k), blob)
+                    "INSERT OR REPLACE INTO results (key, docs) VALUES (?, ?)",
+                    (self._disk_key(query, k), blob),
                 )
 
     # ------------------------------------------------------------------ Retriever API
     def search_batch(self, queries: Sequence[str], k: int = 3) -> list[list[Doc]]:
         found: list[list[Doc] | None] = [self._get(q, k) for q in queries]
-        missing = sorted({q for q, f in zip(queries, found) if f is None})
+        missing = sorted({q for q, f in zip(queries, found, strict=False) if f is None})
         if missing:
-            fresh = dict(zip(missing, self.inner.search_batch(missing, k)))
+            fresh = dict(zip(missing, self.inner.search_batch(missing, k), strict=False))
             for q in missing:
                 self._put(q, k, fresh[q])
-            found = [f if f is not None else list(fresh[q]) for q, f in zip(queries, found)]
+            found = [f if f is not None else list(fresh[q]) for q, f in zip(queries, found, strict=False)]
         return found  # type: ignore[return-value]
 
     def search(self, query: str, k: int = 3) -> list[Doc]:

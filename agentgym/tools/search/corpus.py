@@ -22,7 +22,15 @@ import numpy as np
 from agentgym.errors import InvalidConfig
 from agentgym.tools.search.base import Doc
 
-__all__ = ["Corpus", "JsonlCorpus", "MemoryCorpus", "corpus_fingerprint", "iter_rows", "load_corpus", "row_to_doc"]
+__all__ = [
+    "Corpus",
+    "JsonlCorpus",
+    "MemoryCorpus",
+    "corpus_fingerprint",
+    "iter_rows",
+    "load_corpus",
+    "row_to_doc",
+]
 
 
 class Corpus(Protocol):

@@ -114,23 +114,37 @@ class DenseRetriever(BaseRetriever):
         prefix = self.params["passage_prefix" if passages else "query_prefix"]
         texts = [prefix + t for t in texts] if prefix else list(texts)
         emb = self.encoder.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
         )
         return np.ascontiguousarray(emb, dtype=np.float32)
 
     def _build(self, faiss, show_progress: bool):
         start = time.perf_counter()
-        dim = self.encoder.get_sentence_embedding_dimension()
+        get_dim = (
+            getattr(self.encoder, "get_embedding_dimension", None)
+            or self.encoder.get_sentence_embedding_dimension
+        )
+        dim = get_dim()
         index = self._new_index(faiss, dim)
         chunks = _batches(self.corpus.iter_contents(), self.batch_size * 16)
         if show_progress:
             from tqdm.auto import tqdm
 
-            chunks = tqdm(chunks, total=-(-len(self.corpus) // (self.batch_size * 16)), desc="encoding", unit="chunk")
+            chunks = tqdm(
+                chunks, total=-(-len(self.corpus) // (self.batch_size * 16)), desc="encoding", unit="chunk"
+            )
         for chunk in chunks:
             index.add(self.encode(chunk, passages=True))
-        log.info("built a %s index of %d passages in %.1f s", self.params["index_type"], index.ntotal,
-                 time.perf_counter() - start)
+        log.info(
+            "built a %s index of %d passages in %.1f s",
+            self.params["index_type"],
+            index.ntotal,
+            time.perf_counter() - start,
+        )
         return index
 
     def __len__(self) -> int:
@@ -147,7 +161,8 @@ class DenseRetriever(BaseRetriever):
         k = max(1, min(int(k), len(self)))
         scores, ids = self.search_vectors(self.encode(queries), k)
         return [
-            [self._doc(int(i), float(s)) for i, s in zip(row_i, row_s) if i >= 0] for row_i, row_s in zip(ids, scores)
+            [self._doc(int(i), float(s)) for i, s in zip(row_i, row_s, strict=False) if i >= 0]
+            for row_i, row_s in zip(ids, scores, strict=False)
         ]
 
     def _doc(self, i: int, score: float) -> Doc:
@@ -179,5 +194,8 @@ class DenseRetriever(BaseRetriever):
             index = faiss.read_index(path, faiss.IO_FLAG_MMAP if mmap else 0)
         except RuntimeError:  # some index types cannot be mapped
             index = faiss.read_index(path)
-        params = {k: meta[k] for k in ("model", "query_prefix", "passage_prefix", "index_type", "hnsw_m", "ef_search")}
+        params = {
+            k: meta[k]
+            for k in ("model", "query_prefix", "passage_prefix", "index_type", "hnsw_m", "ef_search")
+        }
         return cls(load_corpus_ref(src, meta), device=device, _index=index, **params)

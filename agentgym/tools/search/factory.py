@@ -23,7 +23,16 @@ __all__ = ["KINDS", "as_corpus", "build_index", "load_index", "make_retriever", 
 
 log = logging.getLogger(__name__)
 KINDS: tuple[str, ...] = ("bm25", "dense", "hybrid", "web", "remote")
-_DENSE_KEYS = ("model", "query_prefix", "passage_prefix", "index_type", "hnsw_m", "ef_search", "batch_size", "device")
+_DENSE_KEYS = (
+    "model",
+    "query_prefix",
+    "passage_prefix",
+    "index_type",
+    "hnsw_m",
+    "ef_search",
+    "batch_size",
+    "device",
+)
 
 
 def as_corpus(corpus: Any) -> Corpus:
@@ -35,7 +44,9 @@ def as_corpus(corpus: Any) -> Corpus:
     docs = getattr(corpus, "documents", corpus)
     if isinstance(docs, Sequence):
         return MemoryCorpus(d if isinstance(d, Doc) else Doc(d.id, d.title, d.text) for d in docs)
-    raise InvalidConfig(f"corpus must be a JSONL path, a Corpus, a list of Doc or a World; got {type(corpus).__name__}")
+    raise InvalidConfig(
+        f"corpus must be a JSONL path, a Corpus, a list of Doc or a World; got {type(corpus).__name__}"
+    )
 
 
 def _split(kwargs: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
@@ -44,12 +55,16 @@ def _split(kwargs: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
 
 def _build(kind: str, corpus: Any, show_progress: bool, kwargs: dict[str, Any]) -> Retriever:
     if corpus is None:
-        raise InvalidConfig(f"a {kind} retriever needs corpus= (a JSONL path, a World or documents) or index=DIR")
+        raise InvalidConfig(
+            f"a {kind} retriever needs corpus= (a JSONL path, a World or documents) or index=DIR"
+        )
     c = as_corpus(corpus)
     if kind == "bm25":
         from agentgym.tools.search.bm25 import BM25Retriever
 
-        return BM25Retriever(c, show_progress=show_progress, **_split(kwargs, ("k1", "b", "stemmer", "stopwords")))
+        return BM25Retriever(
+            c, show_progress=show_progress, **_split(kwargs, ("k1", "b", "stemmer", "stopwords"))
+        )
     if kind == "dense":
         from agentgym.tools.search.dense import DenseRetriever
 
@@ -105,13 +120,17 @@ def make_retriever(
         retriever = RemoteRetriever(url, **kwargs)
         kwargs = {}
     else:
-        raise InvalidConfig(f"unknown retriever kind {kind!r}; expected one of {KINDS}." + did_you_mean(kind, KINDS))
+        raise InvalidConfig(
+            f"unknown retriever kind {kind!r}; expected one of {KINDS}." + did_you_mean(kind, KINDS)
+        )
     if kwargs and index is None:
         raise InvalidConfig(f"unused retriever options for kind={kind!r}: {sorted(kwargs)}")
     return CachedRetriever(retriever, maxsize=cache_size, path=cache_path) if cache else retriever
 
 
-def build_index(corpus: Any, kind: str, out: str | Path, *, show_progress: bool = True, **kwargs: Any) -> Retriever:
+def build_index(
+    corpus: Any, kind: str, out: str | Path, *, show_progress: bool = True, **kwargs: Any
+) -> Retriever:
     """Build a `bm25`, `dense` or `hybrid` index over `corpus` and save it to `out`."""
     if kind not in ("bm25", "dense", "hybrid"):
         raise InvalidConfig(f"indexes are bm25, dense or hybrid; got {kind!r}." + did_you_mean(kind, KINDS))
@@ -133,7 +152,9 @@ def load_index(directory: str | Path, **kwargs: Any) -> Retriever:
     src = Path(directory)
     meta_path = src / "index.json"
     if not meta_path.exists():
-        raise FileNotFoundError(f"{src} is not an index directory (no index.json); build one with `agentgym index build`")
+        raise FileNotFoundError(
+            f"{src} is not an index directory (no index.json); build one with `agentgym index build`"
+        )
     kind = json.loads(meta_path.read_text(encoding="utf-8"))["kind"]
     if kind == "bm25":
         from agentgym.tools.search.bm25 import BM25Retriever

@@ -40,8 +40,15 @@ def _as_list(value: Any) -> list[str]:
 
 def _from_flashrag(row: dict[str, Any], i: int) -> QARecord:
     if "question" not in row or "golden_answers" not in row:
-        raise InvalidConfig(f"QA row {i} has keys {sorted(row)}; expected FlashRAG {{'id', 'question', 'golden_answers'}}")
-    return QARecord(str(row.get("id", i)), row["question"], _as_list(row["golden_answers"]), dict(row.get("metadata") or {}))
+        raise InvalidConfig(
+            f"QA row {i} has keys {sorted(row)}; expected FlashRAG {{'id', 'question', 'golden_answers'}}"
+        )
+    return QARecord(
+        str(row.get("id", i)),
+        row["question"],
+        _as_list(row["golden_answers"]),
+        dict(row.get("metadata") or {}),
+    )
 
 
 _QUESTION_IN_PROMPT = re.compile(r"Question:\s*(.+?)\s*$", re.S)
@@ -59,7 +66,9 @@ def _from_search_r1(row: dict[str, Any], i: int) -> QARecord:
         answers = ((row.get("reward_model") or {}).get("ground_truth") or {}).get("target")
     extra = row.get("extra_info") or {}
     return QARecord(
-        str(row.get("id", extra.get("index", i))), str(question).strip(), _as_list(answers),
+        str(row.get("id", extra.get("index", i))),
+        str(question).strip(),
+        _as_list(answers),
         {"data_source": row.get("data_source", "")},
     )
 

@@ -22,7 +22,9 @@ __all__ = ["RemoteRetriever", "parse_search_r1"]
 def parse_search_r1(payload: Any, n_queries: int) -> list[list[Doc]]:
     """Docs from a Search-R1 `/retrieve` response body."""
     if not isinstance(payload, dict) or not isinstance(payload.get("result"), list):
-        raise ToolError(f"retrieval server answered {str(payload)[:200]!r}; expected {{'result': [[...], ...]}}")
+        raise ToolError(
+            f"retrieval server answered {str(payload)[:200]!r}; expected {{'result': [[...], ...]}}"
+        )
     result = payload["result"]
     if len(result) != n_queries:
         raise ToolError(f"retrieval server returned {len(result)} result lists for {n_queries} queries")
@@ -34,7 +36,9 @@ def parse_search_r1(payload: Any, n_queries: int) -> list[list[Doc]]:
             if "contents" in doc:
                 docs.append(Doc.from_contents(str(doc.get("id", "")), doc["contents"], float(score)))
             else:
-                docs.append(Doc(str(doc.get("id", "")), doc.get("title", ""), doc.get("text", ""), float(score)))
+                docs.append(
+                    Doc(str(doc.get("id", "")), doc.get("title", ""), doc.get("text", ""), float(score))
+                )
         out.append(docs)
     return out
 
@@ -44,7 +48,14 @@ class RemoteRetriever(BaseRetriever):
 
     kind = "remote"
 
-    def __init__(self, url: str, *, timeout: float = 30.0, retries: int = 1, transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        url: str,
+        *,
+        timeout: float = 30.0,
+        retries: int = 1,
+        transport: httpx.BaseTransport | None = None,
+    ):
         self.url = url.rstrip("/")
         self.retries = retries
         self._client = httpx.Client(base_url=self.url, timeout=timeout, transport=transport)
@@ -60,12 +71,16 @@ class RemoteRetriever(BaseRetriever):
                 resp.raise_for_status()
                 return parse_search_r1(resp.json(), len(queries))
             except httpx.HTTPStatusError as exc:
-                raise ToolError(f"retrieval server {self.url} answered HTTP {exc.response.status_code}: "
-                                f"{exc.response.text[:200]}") from exc
+                raise ToolError(
+                    f"retrieval server {self.url} answered HTTP {exc.response.status_code}: "
+                    f"{exc.response.text[:200]}"
+                ) from exc
             except (httpx.TransportError, ValueError) as exc:
                 last = exc
-        raise ToolError(f"retrieval server {self.url} unreachable ({type(last).__name__}: {last}); "
-                        "start one with `agentgym retriever serve --index DIR`")
+        raise ToolError(
+            f"retrieval server {self.url} unreachable ({type(last).__name__}: {last}); "
+            "start one with `agentgym retriever serve --index DIR`"
+        )
 
     def health(self) -> dict[str, Any]:
         resp = self._client.get("/health")

@@ -11,22 +11,26 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from agentgym.tools.search.base import Retriever
 
-__all__ = ["create_app", "serve"]
+__all__ = ["QueryRequest", "create_app", "serve"]
 
 log = logging.getLogger(__name__)
+
+
+class QueryRequest(BaseModel):
+    """The Search-R1 `/retrieve` request body."""
+
+    queries: list[str]
+    topk: int | None = Field(default=None, ge=1)
+    return_scores: bool = False
 
 
 def create_app(retriever: Retriever, *, default_topk: int = 3, max_topk: int = 100, max_queries: int = 1024):
     """A FastAPI app serving `retriever`."""
     from fastapi import FastAPI, HTTPException
-    from pydantic import BaseModel, Field
-
-    class QueryRequest(BaseModel):
-        queries: list[str]
-        topk: int | None = Field(default=None, ge=1)
-        return_scores: bool = False
 
     app = FastAPI(title="agentgym retrieval server", description="Search-R1 compatible /retrieve API")
 
@@ -37,7 +41,11 @@ def create_app(retriever: Retriever, *, default_topk: int = 3, max_topk: int = 1
         k = min(req.topk or default_topk, max_topk)
         results = retriever.search_batch(req.queries, k)
         if req.return_scores:
-            return {"result": [[{"document": d.to_search_r1(), "score": d.score} for d in docs] for docs in results]}
+            return {
+                "result": [
+                    [{"document": d.to_search_r1(), "score": d.score} for d in docs] for docs in results
+                ]
+            }
         return {"result": [[d.to_search_r1() for d in docs] for docs in results]}
 
     @app.get("/health")
@@ -46,7 +54,11 @@ def create_app(retriever: Retriever, *, default_topk: int = 3, max_topk: int = 1
             size = len(retriever)  # type: ignore[arg-type]
         except TypeError:
             size = None
-        return {"status": "ok", "kind": getattr(retriever, "kind", type(retriever).__name__), "num_docs": size}
+        return {
+            "status": "ok",
+            "kind": getattr(retriever, "kind", type(retriever).__name__),
+            "num_docs": size,
+        }
 
     return app
 

@@ -1,0 +1,1 @@
+"""Sandbox, python tool and Code-v0 tests."""

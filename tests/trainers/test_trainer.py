@@ -1,0 +1,91 @@
+"""The Trainer on the tiny policy: parameters move, metrics are the documented ones, accumulation
+equals one big batch, checkpoints round-trip and refuse corrupt files."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import torch
+from _trainer_helpers import small_run
+
+from agentgym.trainers.checkpoint import CheckpointError, latest_checkpoint, load_checkpoint, save_checkpoint
+from agentgym.trainers.trainer import Trainer
+
+pytestmark = pytest.mark.integration
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "metrics.md"
+
+
+def documented_keys() -> set[str]:
+    return set(re.findall(r"`((?:rollout|train|adv|perf|eval|igpo|epo)/[a-z0-9_/<>]+)`", DOCS.read_text()))
+
+
+def _matches(key: str, documented: set[str]) -> bool:
+    return key in documented or any(re.fullmatch(d.replace("<env>", "[^/]+"), key) for d in documented if "<env>" in d)
+
+
+def test_steps_change_parameters_and_emit_documented_metrics(tiny_policy, tmp_path):
+    cfg = small_run(eval_every=2, eval_episodes=2)
+    before = [p.detach().clone() for p in tiny_policy.model.parameters()]
+    records = Trainer(cfg, tiny_policy, tmp_path).fit()
+    after = list(tiny_policy.model.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(after, before, strict=True))
+    assert [r["step"] for r in records] == [0, 1, 2]
+    documented = documented_keys()
+    emitted = {k for r in records for k in r if k != "step"}
+    undocumented = sorted(k for k in emitted if not _matches(k, documented))
+    assert not undocumented, f"metrics missing from docs/metrics.md: {undocumented}"
+    assert {"rollout/reward/mean", "train/loss/policy", "train/clip_frac", "train/approx_kl", "train/entropy", "train/grad_norm", "perf/tokens_per_s", "eval/success/mean"} <= emitted
+    assert (tmp_path / "metrics.jsonl").read_text().count("\n") == 3
+    assert latest_checkpoint(tmp_path).name == "ckpt-000002"
+
+
+def _update_once(policy, batch_trajs, tasks, micro, tmp_path):
+    tr = Trainer(small_run(micro_batch_size=micro, algorithm={"name": "grpo", "kl_coef": 0.0}), policy, tmp_path)
+    batch = tr.make_batch(batch_trajs, tasks, 0)
+    tr._score_batch(batch)
+    batch.tensors["advantages"] = tr.algo.advantages(batch)
+    tr.update(batch)
+    return [p.detach().clone() for p in policy.model.parameters()]
+
+
+def test_micro_batch_accumulation_equals_full_batch(tiny_policy, tmp_path):
+    """1 sequence × 8 micro-batches and 8 × 1 give the same update (global loss denominators)."""
+    import copy
+
+    from agentgym.llm.hf import HFPolicy
+
+    tr = Trainer(small_run(prompts_per_step=4), tiny_policy, tmp_path / "s")
+    trajs, tasks = tr.sample(0)
+    assert len(trajs) == 8
+    g = torch.Generator().manual_seed(0)
+    for t in trajs:  # distinct rewards so advantages are non-zero
+        t.turns[-1].reward = float(torch.rand((), generator=g))
+    twin = HFPolicy(copy.deepcopy(tiny_policy.model), tiny_policy.tokenizer, chat=tiny_policy.chat)
+    start = [p.detach().clone() for p in tiny_policy.model.parameters()]
+    big = _update_once(tiny_policy, trajs, tasks, 8, tmp_path / "a")
+    small = _update_once(twin, trajs, tasks, 1, tmp_path / "b")
+    moved = max((a - s).abs().max().item() for a, s in zip(big, start, strict=True))
+    diff = max((a - b).abs().max().item() for a, b in zip(big, small, strict=True))
+    # AdamW moves each weight by ~lr = 1e-3; float32 summation order leaves ≤ 1% of that.
+    assert moved > 5e-4 and diff < 1e-5, (moved, diff)
+
+
+def test_checkpoint_round_trip_and_corruption(tmp_path):
+    state = {"step": 3, "w": torch.arange(4.0)}
+    path = save_checkpoint(tmp_path, 3, state, keep=2)
+    assert torch.equal(load_checkpoint(path)["w"], state["w"])
+    for s in (4, 5):
+        save_checkpoint(tmp_path, s, state, keep=2)
+    assert sorted(p.name for p in tmp_path.glob("ckpt-*")) == ["ckpt-000004", "ckpt-000005"]
+    target = tmp_path / "ckpt-000005" / "state.pt"
+    data = target.read_bytes()
+    target.write_bytes(data[: len(data) // 2])  # truncated by a crash or a full disk
+    with pytest.raises(CheckpointError, match=re.escape(str(target)) + ".*corrupt"):
+        load_checkpoint(tmp_path / "ckpt-000005")
+    (tmp_path / "ckpt-000004" / "COMPLETE").unlink()  # save interrupted before the marker
+    with pytest.raises(CheckpointError, match="COMPLETE marker"):
+        load_checkpoint(tmp_path / "ckpt-000004")
+    with pytest.raises(CheckpointError, match="no state.pt"):
+        load_checkpoint(tmp_path / "missing")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ import torch
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ENV_KW: dict[str, Any] = {"high": 16, "max_turns": 5}
-EVAL_SEEDS = range(10**6, 10**6 + 200)
+EVAL_SEEDS = range(10**6, 10**6 + 150)
 
 
 def noisy_demos(chat: Any, n: int, noise: float, seed: int) -> list[Any]:
@@ -64,9 +65,9 @@ def warm_start(out: Path, noise: float) -> Path:
     if (out / "config.json").exists():
         return out
     policy = load_policy("tiny")
-    demos = noisy_demos(policy.chat, 1500, noise, seed=0)
+    demos = noisy_demos(policy.chat, 1000, noise, seed=0)
     SFTTrainer(
-        policy, demos, SFTConfig(lr=3e-3, max_steps=300, batch_size=16, warmup_steps=20, progress=False)
+        policy, demos, SFTConfig(lr=3e-3, max_steps=150, batch_size=16, warmup_steps=10, progress=False)
     ).train()
     policy.save_pretrained(out)
     return out
@@ -84,12 +85,13 @@ def run_seed(ckpt: Path, seed: int, iters: int) -> dict[str, Any]:
     tr = ArcherTrainer(policy, "GuessNumber-v0", cfg, sampling=SamplingParams(max_tokens=12, seed=seed),
                        rollout_size=16, seed=seed, env_kwargs=ENV_KW)  # fmt: skip
     start = evaluate(policy)
+    print(json.dumps({"seed": seed, "start_success": start}), flush=True, file=sys.stderr)
     curve = []
     for it in range(iters):
         t0 = time.time()
         m = tr.train_iteration()
         curve.append({"iter": it, "s": round(time.time() - t0, 1), **{k: round(v, 4) for k, v in m.items()}})
-        print(json.dumps(curve[-1]), flush=True, file=__import__("sys").stderr)
+        print(json.dumps(curve[-1]), flush=True, file=sys.stderr)
     tr.close()
     return {"seed": seed, "start_success": start, "end_success": evaluate(policy), "curve": curve}
 
@@ -97,7 +99,7 @@ def run_seed(ckpt: Path, seed: int, iters: int) -> dict[str, Any]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--iters", type=int, default=12)
+    ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--noise", type=float, default=0.7)
     ap.add_argument("--ckpt", default="/tmp/agentgym-archer-guess-sft")
     args = ap.parse_args()

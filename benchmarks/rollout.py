@@ -38,11 +38,17 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     policy = load_policy(args.model, device="cpu")
-    col = Collector(policy, sampling=SamplingParams(temperature=1.0, max_tokens=args.max_tokens, seed=0), max_turns=args.max_turns)
+    col = Collector(
+        policy,
+        sampling=SamplingParams(temperature=1.0, max_tokens=args.max_tokens, seed=0),
+        max_turns=args.max_turns,
+    )
 
     def starts():
         return [
-            EpisodeStart(agentgym.make(args.env), seed=s, group_id=f"{args.env}/{s}", sample_index=j, env_id=args.env)
+            EpisodeStart(
+                agentgym.make(args.env), seed=s, group_id=f"{args.env}/{s}", sample_index=j, env_id=args.env
+            )
             for s in range(args.tasks)
             for j in range(args.group)
         ]

@@ -62,6 +62,8 @@ def eval_cmd(
     judge: str = typer.Option(
         None, help="also grade answers with an LLM judge (openai:URL#MODEL); reported separately"
     ),
+    price_in: float = typer.Option(0.0, help="model price per 1k input tokens (for the cost column)"),
+    price_out: float = typer.Option(0.0, help="model price per 1k output tokens"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="show the live progress bar"),
 ) -> None:
     """Run an agent on an env's tasks; stream episodes to OUT/episodes.jsonl; summarise; write report.html."""
@@ -71,7 +73,7 @@ def eval_cmd(
     cfg = EvalConfig(
         env_id=env, out=out, model=model, env_kwargs=_kwargs(env_kwargs), split=split, n=n, tasks=_task_list(tasks),
         samples=samples, concurrency=concurrency, temperature=temperature, max_tokens=max_tokens, max_turns=max_turns,
-        seed=seed, resume=resume, submission=submission, judge=judge,
+        seed=seed, resume=resume, submission=submission, judge=judge, price_in=price_in, price_out=price_out,
     )  # fmt: skip
     summary = run_eval(cfg, progress=progress)
     console.print(format_summary(summary))

@@ -39,13 +39,17 @@ def sft_cmd(
     kwargs = _parse_kwargs(env_kwargs)
     policy = load_policy(model, device=device, **({"seed": seed} if model in SIZES else {}))
     demos = collect_demos(env, range(episodes), policy.chat, **kwargs)
-    typer.echo(f"{len(demos)} demonstrations from {env}; {sum(d.num_policy_tokens for d in demos)} policy tokens")
+    typer.echo(
+        f"{len(demos)} demonstrations from {env}; {sum(d.num_policy_tokens for d in demos)} policy tokens"
+    )
     held_out = range(1_000_000, 1_000_000 + eval_episodes)
     cfg = SFTConfig(
         lr=lr, batch_size=batch_size, grad_accum=grad_accum, max_steps=steps, seed=seed, eval_every=eval_every,
         save_every=save_every, out_dir=out,
     )  # fmt: skip
-    typer.echo(json.dumps({"env": env, "model": model, "episodes": episodes, "env_kwargs": kwargs, **cfg.__dict__}))
+    typer.echo(
+        json.dumps({"env": env, "model": model, "episodes": episodes, "env_kwargs": kwargs, **cfg.__dict__})
+    )
     trainer = SFTTrainer(policy, demos, cfg, eval_fn=lambda p: evaluate_success(p, env, held_out, **kwargs))
     history = trainer.train()
     final = history[-1] if history else {}

@@ -5,6 +5,6 @@ Needs the `ray` extra; importing this package does not import Ray until a pool i
 
 from __future__ import annotations
 
-from agentgym.distributed.pool import EnvProxy, EnvWorkerCrashed, PoolStats, RayEnvPool
+from agentgym.distributed.pool import EnvProxy, EnvWorkerCrashed, PoolStats, RayEnvPool, make_envs
 
-__all__ = ["EnvProxy", "EnvWorkerCrashed", "PoolStats", "RayEnvPool"]
+__all__ = ["EnvProxy", "EnvWorkerCrashed", "PoolStats", "RayEnvPool", "make_envs"]

@@ -27,7 +27,7 @@ from agentgym.distributed.worker import EnvWorker
 from agentgym.errors import InvalidConfig, ProviderError
 from agentgym.server.sessions import parser_from_description
 
-__all__ = ["EnvProxy", "EnvWorkerCrashed", "PoolStats", "RayEnvPool"]
+__all__ = ["EnvProxy", "EnvWorkerCrashed", "PoolStats", "RayEnvPool", "make_envs"]
 
 log = logging.getLogger(__name__)
 
@@ -339,3 +339,18 @@ class EnvProxy(Env):
 
     def __repr__(self) -> str:
         return f"<EnvProxy {self.pool.env!r} worker={self.worker} slot={self.slot}>"
+
+
+def make_envs(
+    env_id: str, n: int, *, env_workers: int = 0, ray_address: str | None = None, **env_kwargs: Any
+) -> list[gymnasium.Env]:
+    """`n` envs for a collector: local ones, or proxies on `env_workers` Ray actors.
+
+    The body of a CLI's `--env-workers N [--ray-address ADDR]` flags; the proxies keep their pool alive.
+    """
+    if env_workers <= 0:
+        import agentgym
+
+        return [agentgym.make(env_id, **env_kwargs) for _ in range(n)]
+    pool = RayEnvPool(env_id, env_workers, env_kwargs=env_kwargs, address=ray_address)
+    return list(pool.make_envs(n))

@@ -223,7 +223,7 @@ class SearchQAEnv(ToolEnv):
             if call.name != "search":
                 continue
             self._queries.append(str(call.arguments.get("query", "")))
-            for doc_id in result.data or [] if result.ok else []:
+            for doc_id in (result.data or []) if result.ok else []:
                 if doc_id not in self._retrieved:
                     self._retrieved.append(doc_id)
 

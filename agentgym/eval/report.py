@@ -16,7 +16,9 @@ from agentgym.eval.records import EpisodeRecord, StepRecord, read_records, sorte
 from agentgym.eval.summary import summarize
 from agentgym.eval.svg import bar_chart, histogram
 
-__all__ = ["episode_anchor", "render_report", "write_report"]
+__all__ = ["MAX_SHOWN_CHARS", "episode_anchor", "render_report", "write_report"]
+
+MAX_SHOWN_CHARS = 6000
 
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#222;max-width:1200px}
@@ -120,6 +122,15 @@ def _charts(summary: dict[str, Any], records: list[EpisodeRecord]) -> str:
     return '<div class="charts">' + "".join(charts) + "</div>"
 
 
+def _cap(text: str, limit: int = MAX_SHOWN_CHARS) -> str:
+    """Long observations are cut in the page (episodes.jsonl keeps them whole)."""
+    return (
+        text
+        if len(text) <= limit
+        else text[:limit] + f"\n[... {len(text) - limit} more characters in episodes.jsonl]"
+    )
+
+
 def _turn_html(i: int, s: StepRecord) -> str:
     parts = [
         f'<div class="turn"><span class="tag">turn {i + 1}</span><span class="reward">reward {s.reward:+.3f}</span>'
@@ -136,7 +147,9 @@ def _turn_html(i: int, s: StepRecord) -> str:
             )
     if s.parse_error:
         parts.append(f'<pre class="err"><span class="tag">parse error</span>{escape(s.parse_error)}</pre>')
-    parts.append(f'<pre class="obs"><span class="tag">observation</span>{escape(s.observation)}</pre></div>')
+    parts.append(
+        f'<pre class="obs"><span class="tag">observation</span>{escape(_cap(s.observation))}</pre></div>'
+    )
     return "".join(parts)
 
 

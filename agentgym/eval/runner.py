@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from agentgym.errors import InvalidConfig
-from agentgym.eval.agents import Agent, text_agent
+from agentgym.eval.agents import Agent, AgentReply, text_agent
 from agentgym.eval.records import EpisodeRecord, EpisodeStore, StepRecord, read_records, sorted_records
 from agentgym.eval.summary import summarize
 
@@ -162,12 +162,19 @@ def run_text_episode(env: Any, agent: Agent, ref: TaskRef, sample: int, cfg: Eva
     last: dict[str, Any] = {}
     limit = cfg.max_turns or getattr(u, "max_turns", None) or 50
     for turn in range(limit):
-        reply = agent.act(messages, env, seed=_seed_for(cfg.seed, f"{ref.key}/{sample}/{turn}"))
+        try:
+            reply = agent.act(messages, env, seed=_seed_for(cfg.seed, f"{ref.key}/{sample}/{turn}"))
+        except Exception as exc:  # a broken agent fails its episode, not the run
+            reply = AgentReply("", error=f"agent failed: {type(exc).__name__}: {exc}")
         rec.tokens_in, rec.tokens_out = rec.tokens_in + reply.tokens_in, rec.tokens_out + reply.tokens_out
         if reply.error:
             rec.error = reply.error
             break
-        obs, reward, terminated, truncated, last = env.step(reply.text)
+        try:
+            obs, reward, terminated, truncated, last = env.step(reply.text)
+        except Exception as exc:  # an env bug: recorded, counted in `errors`, the run goes on
+            rec.error = f"env.step failed: {type(exc).__name__}: {exc}"
+            break
         rec.steps.append(_step_record(reply.text, obs, reward, last))
         messages += [{"role": "assistant", "content": reply.text}, {"role": "user", "content": obs}]
         if terminated or truncated:

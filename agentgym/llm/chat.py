@@ -48,11 +48,15 @@ class ChatFormat:
         return self.tokenizer.decode(list(ids), skip_special_tokens=skip_special_tokens)
 
     def render(self, messages: list[dict[str, str]], add_generation_prompt: bool) -> str:
-        return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+        return self.tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=add_generation_prompt
+        )
 
     def prompt_ids(self, system: str, observation: str) -> list[int]:
         """Token ids of system + first observation + the assistant header."""
-        msgs = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": observation}]
+        msgs = ([{"role": "system", "content": system}] if system else []) + [
+            {"role": "user", "content": observation}
+        ]
         return self.encode(self.render(msgs, add_generation_prompt=True))
 
     def observation_text(self, observation: str, *, action_ended: bool) -> str:

@@ -76,7 +76,9 @@ class HFPolicy:
         self.chat = chat or ChatFormat(tokenizer, observation_role=_observation_role(tokenizer))
         self.max_batch = max_batch
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-        self.eos_ids = {tokenizer.eos_token_id} | set(_as_list(getattr(model.generation_config, "eos_token_id", None)))
+        self.eos_ids = {tokenizer.eos_token_id} | set(
+            _as_list(getattr(model.generation_config, "eos_token_id", None))
+        )
         self._piece: dict[int, str] = {}
         # transformers 5 renamed `past_key_values` to `cache`; accept both.
         params = inspect.signature(type(model).forward).parameters
@@ -100,7 +102,12 @@ class HFPolicy:
         device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         dtype = getattr(torch, dtype) if isinstance(dtype, str) else dtype
         tokenizer = AutoTokenizer.from_pretrained(str(path))
-        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype, attn_implementation=attn_implementation)
+        import transformers
+
+        dtype_kw = "dtype" if int(transformers.__version__.split(".")[0]) >= 5 else "torch_dtype"
+        model = AutoModelForCausalLM.from_pretrained(
+            str(path), attn_implementation=attn_implementation, **{dtype_kw: dtype}
+        )
         model.to(device).eval()
         if gradient_checkpointing:
             model.gradient_checkpointing_enable()
@@ -145,21 +152,35 @@ class HFPolicy:
         finally:
             self.model.train(was_training)
 
-    def _generate_batch(self, prompts: list[list[int]], seeds: list[int], sp: SamplingParams) -> list[Completion]:
+    def _generate_batch(
+        self, prompts: list[list[int]], seeds: list[int], sp: SamplingParams
+    ) -> list[Completion]:
         from transformers import DynamicCache
 
         dev = self.device
         rows = [_Row(s, dev) for s in seeds]
         ids, mask = pad_left(prompts, self.pad_id, dev)
         pos = (mask.cumsum(-1) - 1).clamp(min=0)
-        cache = DynamicCache(config=self.model.config)
+        try:
+            cache = DynamicCache(config=self.model.config)
+        except TypeError:  # transformers < 4.56
+            cache = DynamicCache()
         logits = self.model(
-            input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True, logits_to_keep=1, **{self._cache_kw: cache}
+            input_ids=ids,
+            attention_mask=mask,
+            position_ids=pos,
+            use_cache=True,
+            logits_to_keep=1,
+            **{self._cache_kw: cache},
         ).logits[:, -1]  # (B, V)
         live = list(range(len(rows)))  # row index of each batch position
         for _ in range(sp.max_tokens):
             nxt = self._choose(logits, [rows[r] for r in live], sp)  # (B_live,)
-            keep = [b for b, r in enumerate(live) if rows[r].finish == "length" and len(rows[r].ids) < sp.max_tokens]
+            keep = [
+                b
+                for b, r in enumerate(live)
+                if rows[r].finish == "length" and len(rows[r].ids) < sp.max_tokens
+            ]
             if not keep:
                 break
             if len(keep) < len(live):
@@ -169,7 +190,11 @@ class HFPolicy:
             mask = torch.cat([mask, mask.new_ones((len(live), 1))], dim=1)
             pos = mask.sum(-1, keepdim=True) - 1
             logits = self.model(
-                input_ids=nxt[:, None], attention_mask=mask, position_ids=pos, use_cache=True, **{self._cache_kw: cache}
+                input_ids=nxt[:, None],
+                attention_mask=mask,
+                position_ids=pos,
+                use_cache=True,
+                **{self._cache_kw: cache},
             ).logits[:, -1]
         return [
             Completion(
@@ -191,7 +216,9 @@ class HFPolicy:
             nxt = logp.argmax(-1)
         else:
             probs = _top_p(logp.exp(), sp.top_p)
-            nxt = torch.stack([torch.multinomial(probs[b], 1, generator=r.gen)[0] for b, r in enumerate(rows)])
+            nxt = torch.stack(
+                [torch.multinomial(probs[b], 1, generator=r.gen)[0] for b, r in enumerate(rows)]
+            )
         lp = logp.gather(-1, nxt[:, None]).squeeze(-1)
         for b, r in enumerate(rows):
             tid = int(nxt[b])
@@ -246,7 +273,7 @@ class HFPolicy:
         out: list[float] = []
         for k in range(0, len(contexts), batch_size):
             items = []
-            for c, x in zip(contexts[k : k + batch_size], continuations[k : k + batch_size]):
+            for c, x in zip(contexts[k : k + batch_size], continuations[k : k + batch_size], strict=True):
                 seq = torch.tensor([*c, *x], dtype=torch.long)
                 span = torch.zeros(len(seq), dtype=torch.long)
                 span[len(c) :] = 1

@@ -120,7 +120,9 @@ class OpenAIChat:
         limits = httpx.Limits(max_connections=self.max_concurrency)
         return httpx.AsyncClient(timeout=self.timeout, limits=limits)
 
-    async def _gather(self, path: str, payloads: Sequence[dict[str, Any]]) -> list[dict[str, Any] | Exception]:
+    async def _gather(
+        self, path: str, payloads: Sequence[dict[str, Any]]
+    ) -> list[dict[str, Any] | Exception]:
         sem = asyncio.Semaphore(self.max_concurrency)
         async with self._client() as client:
 
@@ -147,9 +149,14 @@ class OpenAIChat:
     @property
     def model(self) -> str:
         if self._model is None:
-            r = httpx.get(self.base_url + "/models", headers=self._headers(), timeout=self.timeout)
-            r.raise_for_status()
-            models = r.json().get("data") or []
+            try:
+                r = httpx.get(self.base_url + "/models", headers=self._headers(), timeout=self.timeout)
+                r.raise_for_status()
+                models = r.json().get("data") or []
+            except (httpx.HTTPError, ValueError) as exc:
+                raise ProviderError(
+                    f"could not list models at {self.base_url}/models ({exc}); is the server up? or pass model="
+                ) from exc
             if not models:
                 raise ProviderError(f"{self.base_url}/models lists no model; pass model= explicitly")
             self._model = str(models[0]["id"])
@@ -157,7 +164,12 @@ class OpenAIChat:
 
     # ----------------------------------------------------------------- API
     def _sampling_payload(self, sp: SamplingParams, seed: int | None) -> dict[str, Any]:
-        p: dict[str, Any] = {"model": self.model, "temperature": sp.temperature, "top_p": sp.top_p, "max_tokens": sp.max_tokens}
+        p: dict[str, Any] = {
+            "model": self.model,
+            "temperature": sp.temperature,
+            "top_p": sp.top_p,
+            "max_tokens": sp.max_tokens,
+        }
         if sp.stop:
             p["stop"] = list(sp.stop)
         if seed is not None:
@@ -208,7 +220,14 @@ class OpenAIChat:
             ids = []
         lps = [float(x) for x in (lp.get("token_logprobs") or [])]
         reason = "stop" if choice.get("finish_reason") == "stop" else "length"
-        return Completion(ids, choice.get("text", ""), lps if len(lps) == len(ids) else [], None, reason, usage=data.get("usage") or {})
+        return Completion(
+            ids,
+            choice.get("text", ""),
+            lps if len(lps) == len(ids) else [],
+            None,
+            reason,
+            usage=data.get("usage") or {},
+        )
 
 
 def _chat_completion(data: dict[str, Any] | Exception) -> Completion:
@@ -216,9 +235,15 @@ def _chat_completion(data: dict[str, Any] | Exception) -> Completion:
         return Completion([], "", finish_reason="error", error=str(data))
     choice = data["choices"][0]
     msg = choice.get("message") or {}
-    reason = {"stop": "stop", "tool_calls": "stop", "length": "length"}.get(choice.get("finish_reason"), "stop")
+    reason = {"stop": "stop", "tool_calls": "stop", "length": "length"}.get(
+        choice.get("finish_reason"), "stop"
+    )
     return Completion(
-        [], msg.get("content") or "", finish_reason=reason, tool_calls=msg.get("tool_calls") or None, usage=data.get("usage") or {}
+        [],
+        msg.get("content") or "",
+        finish_reason=reason,
+        tool_calls=msg.get("tool_calls") or None,
+        usage=data.get("usage") or {},
     )
 
 

@@ -142,7 +142,11 @@ def build_tokenizer(
     from transformers import PreTrainedTokenizerFast
 
     ids = list(env_ids or _default_env_ids())
-    out = Path(out_dir) if out_dir else cache_dir() / "tokenizers" / f"bpe{vocab_size}-{_tokenizer_key(ids, vocab_size)}"
+    out = (
+        Path(out_dir)
+        if out_dir
+        else cache_dir() / "tokenizers" / f"bpe{vocab_size}-{_tokenizer_key(ids, vocab_size)}"
+    )
     if (out / "tokenizer.json").exists() and not force:
         return PreTrainedTokenizerFast.from_pretrained(str(out))
     tok = Tokenizer(models.BPE())
@@ -179,11 +183,15 @@ def ensure_tiny_model(size: str = "tiny", *, seed: int = 0, force: bool = False,
     The init is seeded, so the same size, seed and tokenizer give the same weights everywhere.
     """
     if size not in SIZES:
-        raise InvalidConfig(f"unknown tiny model size {size!r}; expected one of {sorted(SIZES)}.{did_you_mean(size, SIZES)}")
+        raise InvalidConfig(
+            f"unknown tiny model size {size!r}; expected one of {sorted(SIZES)}.{did_you_mean(size, SIZES)}"
+        )
     tokenizer = build_tokenizer(**tokenizer_kw)
     spec = SIZES[size]
     key = hashlib.sha1(
-        json.dumps({"spec": asdict(spec), "seed": seed, "vocab": tokenizer.get_vocab()}, sort_keys=True).encode()
+        json.dumps(
+            {"spec": asdict(spec), "seed": seed, "vocab": tokenizer.get_vocab()}, sort_keys=True
+        ).encode()
     ).hexdigest()[:10]
     out = cache_dir() / "models" / f"{size}-{key}"
     if (out / "config.json").exists() and not force:

@@ -51,7 +51,9 @@ class VLLMEngine:
             model=path, max_model_len=max_model_len, dtype=dtype, enforce_eager=True, seed=0, **engine_kw
         )
         self.tokenizer = self.llm.get_tokenizer()
-        self.chat = ChatFormat(self.tokenizer, observation_role="tool" if "<|tool|>" in self.tokenizer.get_vocab() else "user")
+        self.chat = ChatFormat(
+            self.tokenizer, observation_role="tool" if "<|tool|>" in self.tokenizer.get_vocab() else "user"
+        )
         self.pad_id = self.tokenizer.pad_token_id
 
     def generate(
@@ -65,10 +67,15 @@ class VLLMEngine:
                 seed = derive_seed(sampling.seed if seeds is None else seeds[i], i if seeds is None else 0, j)
                 params.append(
                     vllm.SamplingParams(
-                        temperature=sampling.temperature, top_p=sampling.top_p, max_tokens=sampling.max_tokens,
-                        stop=list(sampling.stop) or None, include_stop_str_in_output=True, seed=seed % (2**31),
-                        logprobs=0, skip_special_tokens=True,
-                    )  # fmt: skip
+                        temperature=sampling.temperature,
+                        top_p=sampling.top_p,
+                        max_tokens=sampling.max_tokens,
+                        stop=list(sampling.stop) or None,
+                        include_stop_str_in_output=True,
+                        seed=seed % (2**31),
+                        logprobs=0,
+                        skip_special_tokens=True,
+                    )
                 )
                 reqs.append({"prompt_token_ids": list(ids)})
         outs = self.llm.generate(reqs, params, use_tqdm=False)
@@ -76,7 +83,10 @@ class VLLMEngine:
         for out in outs:
             o = out.outputs[0]
             ids = list(o.token_ids)
-            lps = [float(d[t].logprob) if d and t in d else 0.0 for t, d in zip(ids, o.logprobs or [None] * len(ids))]
+            lps = [
+                float(d[t].logprob) if d and t in d else 0.0
+                for t, d in zip(ids, o.logprobs or [None] * len(ids), strict=True)
+            ]
             reason = "stop" if o.finish_reason == "stop" else "length"
             result.append(Completion(ids, o.text, lps, None, reason))
         return result

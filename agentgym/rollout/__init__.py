@@ -9,7 +9,16 @@ from agentgym.rollout.collector import Collector, EpisodeStart, collect, rollout
 from agentgym.rollout.tensors import pad_batch
 from agentgym.rollout.trajectory import Trajectory, Turn
 
-__all__ = ["Collector", "EpisodeStart", "Trajectory", "Turn", "collect", "collect_demos", "pad_batch", "rollout_metrics"]
+__all__ = [
+    "Collector",
+    "EpisodeStart",
+    "Trajectory",
+    "Turn",
+    "collect",
+    "collect_demos",
+    "pad_batch",
+    "rollout_metrics",
+]
 
 
 def __getattr__(name: str):

@@ -68,7 +68,9 @@ class Collector:
         self.chat: ChatFormat = chat or policy.chat
         self.sampling = sampling or SamplingParams()
         self.max_turns = max_turns
-        limit = getattr(getattr(getattr(policy, "model", None), "config", None), "max_position_embeddings", None)
+        limit = getattr(
+            getattr(getattr(policy, "model", None), "config", None), "max_position_embeddings", None
+        )
         self.max_context_tokens = max_context_tokens or limit or 1 << 30
         self.stop_at_tool_tags = stop_at_tool_tags
         self.num_workers = num_workers
@@ -87,8 +89,13 @@ class Collector:
             live = [i for i, t in enumerate(trajs) if not t.done]
             while live:
                 completions = self._generate([trajs[i] for i in live])
-                results = list(pool.map(lambda a: self._advance(starts[a[0]], trajs[a[0]], a[1]), zip(live, completions)))
-                live = [i for i, done in zip(live, results) if not done]
+                results = list(
+                    pool.map(
+                        lambda a: self._advance(starts[a[0]], trajs[a[0]], a[1]),
+                        zip(live, completions, strict=True),
+                    )
+                )
+                live = [i for i, done in zip(live, results, strict=True) if not done]
         return trajs
 
     # ----------------------------------------------------------------- steps
@@ -133,7 +140,7 @@ class Collector:
         except Exception as exc:  # isolate the failing episode(s): retry one by one
             log.warning("batched generate failed (%r); retrying %d episodes one by one", exc, len(trajs))
         out = []
-        for p, s in zip(prompts, seeds):
+        for p, s in zip(prompts, seeds, strict=True):
             try:
                 out.append(self.policy.generate([p], sp, seeds=[s])[0])
             except Exception as exc:
@@ -170,7 +177,12 @@ class Collector:
 
     # ----------------------------------------------------------------- convenience
     def collect(
-        self, env_id_or_envs: str | Sequence[Any], *, seeds: Sequence[int], group_size: int = 1, **env_kwargs: Any
+        self,
+        env_id_or_envs: str | Sequence[Any],
+        *,
+        seeds: Sequence[int],
+        group_size: int = 1,
+        **env_kwargs: Any,
     ) -> list[Trajectory]:
         """B = len(seeds) tasks × G = group_size samples; sample j of task b is index b·G + j."""
         n = len(seeds) * group_size
@@ -182,10 +194,14 @@ class Collector:
         else:
             envs = list(env_id_or_envs)
             if len(envs) < n:
-                raise ValueError(f"need {n} envs for {len(seeds)} seeds × group_size {group_size}, got {len(envs)}")
+                raise ValueError(
+                    f"need {n} envs for {len(seeds)} seeds × group_size {group_size}, got {len(envs)}"
+                )
         env_id = env_id_or_envs if own else _env_id(envs[0])
         starts = [
-            EpisodeStart(envs[b * group_size + j], seed=int(s), group_id=f"{env_id}/{s}", sample_index=j, env_id=env_id)
+            EpisodeStart(
+                envs[b * group_size + j], seed=int(s), group_id=f"{env_id}/{s}", sample_index=j, env_id=env_id
+            )
             for b, s in enumerate(seeds)
             for j in range(group_size)
         ]

@@ -20,7 +20,9 @@ __all__ = ["collect_demos", "demo_episode"]
 log = logging.getLogger(__name__)
 
 
-def demo_episode(env: Any, seed: int, chat: ChatFormat, *, max_turns: int = 64, env_id: str = "") -> Trajectory:
+def demo_episode(
+    env: Any, seed: int, chat: ChatFormat, *, max_turns: int = 64, env_id: str = ""
+) -> Trajectory:
     """Play one oracle episode of `env` from `reset(seed)`."""
     env_id = env_id or _env_id(env)
     obs, info = env.reset(seed=seed)

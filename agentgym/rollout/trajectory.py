@@ -115,7 +115,11 @@ class Trajectory:
             loss += [1] * a
             turn_idx += [k] * a
             lps += list(t.action_logprobs) if len(t.action_logprobs) == a else [0.0] * a
-            ent = t.action_entropies if t.action_entropies is not None and len(t.action_entropies) == a else [0.0] * a
+            ent = (
+                t.action_entropies
+                if t.action_entropies is not None and len(t.action_entropies) == a
+                else [0.0] * a
+            )
             ents += list(ent)
             rewards += [0.0] * max(a - 1, 0) + ([float(t.reward)] if a else [])
             o = len(t.observation_ids)

@@ -169,7 +169,10 @@ class AEPO(ARPO):
         """Eq. 1 from one probe rollout per prompt (H_root: first segment; H̄_tool: mean of the rest)."""
         if not self.cfg.dynamic_rollouts:
             return super().initial_rollouts(n, sampler, make_env, seeds)
-        probes = sampler.run([EpisodeStart(make_env(), seed=int(s), group_id=f"probe/{s}") for s in seeds])
+        starts = [EpisodeStart(make_env(), seed=int(s), group_id=f"probe/{s}") for s in seeds]
+        probes = sampler.run(starts)
+        for st in starts:
+            st.env.close()
         out = []
         for traj in probes:
             hs = [sampler.entropy_of(_as_completion(t))[0] for t in traj.turns]

@@ -96,7 +96,10 @@ class SFTTrainer:
         decay = [p for n, p in policy.model.named_parameters() if p.ndim >= 2]
         no_decay = [p for n, p in policy.model.named_parameters() if p.ndim < 2]
         self.opt = torch.optim.AdamW(
-            [{"params": decay, "weight_decay": self.cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            [
+                {"params": decay, "weight_decay": self.cfg.weight_decay},
+                {"params": no_decay, "weight_decay": 0.0},
+            ],
             lr=self.cfg.lr,
         )
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, self._lr_factor)
@@ -149,7 +152,11 @@ class SFTTrainer:
             self.sched.step()
             self.step += 1
             bar.update(1)
-            row = {"step": self.step, "train/loss/sft": loss_sum / max(count, 1), "train/lr": self.sched.get_last_lr()[0]}
+            row = {
+                "step": self.step,
+                "train/loss/sft": loss_sum / max(count, 1),
+                "train/lr": self.sched.get_last_lr()[0],
+            }
             row["perf/tokens_per_s"] = tokens / max(time.perf_counter() - t0, 1e-9)
             bar.set_postfix(loss=f"{row['train/loss/sft']:.4f}")
             last = self.step == c.max_steps
@@ -205,7 +212,9 @@ class SFTTrainer:
         weights = load_file(str(path / "model.safetensors"))
         missing, unexpected = self.policy.model.load_state_dict(weights, strict=False)
         if unexpected or [m for m in missing if "lm_head" not in m]:
-            raise InvalidConfig(f"checkpoint {path} does not match the model: missing {missing}, unexpected {unexpected}")
+            raise InvalidConfig(
+                f"checkpoint {path} does not match the model: missing {missing}, unexpected {unexpected}"
+            )
         state = torch.load(path / "trainer_state.pt", weights_only=False)
         self.opt.load_state_dict(state["optimizer"])
         self.sched.load_state_dict(state["scheduler"])

@@ -250,7 +250,13 @@ class SPEAR(Algorithm):
         if c.replay:  # admit this step's positive samples after replaying older ones
             rows = [{k: v[i] for k, v in batch.tensors.items()} for i in range(n_policy)]
             items = list(zip(batch.trajectories[:n_policy], rows, strict=True))
-            self.buffer.add(items, rewards.tolist(), adv.tolist(), step=batch.step)
+            live = [
+                float(a) if int(r["loss_mask"].sum()) else 0.0
+                for a, r in zip(adv.tolist(), rows, strict=True)
+            ]
+            self.buffer.add(
+                items, rewards.tolist(), live, step=batch.step
+            )  # filtered samples are not admitted
             means, stds = _group_stats(rewards, batch.group_ids[:n_policy])
             self.buffer.update_baseline(means, stds)
         metrics.update(

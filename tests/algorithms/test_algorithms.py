@@ -282,3 +282,16 @@ def test_archer_preset_builds_its_config():
     data = yaml.safe_load(path.read_text())
     cfg = archer.ArcherConfig(**data["algorithm"])
     assert cfg.gamma == 0.95 and cfg.tau == 0.1
+
+
+def test_aepo_dynamic_rollouts_use_probe_entropies():
+    import agentgym
+
+    cfg = build_algorithm_config({"name": "aepo", "dynamic_rollouts": True, "entropy_reduce": "mean"})
+    algo = get_algorithm("aepo")(cfg)
+    policy = ScriptedPolicy(lambda key, k: 3.0 if k == 0 else 1.0, p_answer=0.0)
+    trajs = algo.collect(policy, [agentgym.make("GuessNumber-v0", high=8)], [4], 8, None)
+    b = _batch(trajs)
+    algo.on_batch(b, None)
+    assert len(trajs) == 8
+    assert b.extras["metrics"]["tree/initial_rollouts/mean"] == 6  # ⌊8·σ(0.5·(3 − 1))⌋ + 1

@@ -106,3 +106,14 @@ def test_worker_unit_batches_report_errors_per_env():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert w.step_batch([(0, "<answer>0</answer>")])[0][1][2] is True
+
+
+def test_make_envs_local_or_on_ray(pool):
+    from agentgym.distributed import make_envs
+
+    local = make_envs("Calculator-v0", 2)
+    assert all(not isinstance(e.unwrapped, EnvProxy) for e in local)
+    remote = make_envs("Calculator-v0", 3, env_workers=1)
+    assert all(isinstance(e, EnvProxy) for e in remote) and len({e.worker for e in remote}) == 1
+    assert remote[0].reset(seed=3) == local[0].reset(seed=3)
+    remote[0].pool.close()

@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agentgym.cli import app
+from agentgym.eval.agents import AgentReply
 from agentgym.eval.records import EpisodeRecord, EpisodeStore, read_records
 from agentgym.eval.runner import EvalConfig, run_eval
 
@@ -98,14 +99,17 @@ def test_openai_server_eval_with_concurrency_8(tmp_path: Path, openai_server) ->
     before = openai_server.requests
     openai_server.max_in_flight = 0
     cfg = EvalConfig(
-        env_id="agentgym/GAIA-v0", out=tmp_path, model=f"openai:{openai_server.url}#fake", n=24, concurrency=8
-    )
+        env_id="agentgym/GAIA-v0", out=tmp_path, model=f"openai:{openai_server.url}#fake", n=24, concurrency=8,
+        price_in=1.0, price_out=2.0,
+    )  # fmt: skip
     summary = run_eval(cfg, progress=False)
     assert summary["overall"]["episodes"] == 24 and summary["overall"]["errors"] == 0
     assert openai_server.requests - before == 48  # two turns per episode: a calculator call, then an answer
     assert openai_server.max_in_flight > 1, "requests never overlapped: the run was not concurrent"
     rec = read_records(tmp_path / "episodes.jsonl")[0]
     assert rec.tokens_in > 0 and rec.tokens_out > 0 and rec.tool_calls == 1
+    assert rec.cost == pytest.approx(rec.tokens_in / 1000 + 2 * rec.tokens_out / 1000)
+    assert summary["usage"]["cost_total"] > 0
     assert rec.steps[0].tool_calls[0]["name"] == "calculator"
 
 
@@ -238,3 +242,21 @@ def test_llm_judge_is_reported_separately_and_resumes(tmp_path: Path) -> None:
         assert judge.requests == calls
     assert len((tmp_path / JUDGE_FILE).read_text().splitlines()) == 12
     assert "LLM-judge accuracy" in (tmp_path / "report.html").read_text()
+
+
+def test_a_failing_agent_fails_its_episodes_not_the_run(tmp_path: Path) -> None:
+    class Flaky:
+        def act(self, messages, env, *, seed):
+            if env.unwrapped.task.meta["level"] == 2:
+                raise RuntimeError("model backend down")
+            return AgentReply(env.unwrapped.oracle_action())
+
+    summary = run_eval(
+        EvalConfig(env_id="agentgym/GAIA-v0", out=tmp_path, n=9, report=False), agent=Flaky(), progress=False
+    )
+    rows = {r.task_key: r for r in read_records(tmp_path / "episodes.jsonl")}
+    assert summary["overall"]["errors"] == 3 and summary["by"]["level"]["1"]["success_rate"] == 1.0
+    failed = [r for r in rows.values() if r.error]
+    assert all(
+        "agent failed: RuntimeError: model backend down" in r.error and r.meta["level"] == 2 for r in failed
+    )

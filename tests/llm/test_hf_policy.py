@@ -49,30 +49,29 @@ def test_greedy_batch_equals_single(policy):
     prompts = _prompts(policy, 6)
     sp = SamplingParams(temperature=0, max_tokens=12)
     batched = policy.generate(prompts, sp)
-    for p, c in zip(prompts, batched):
+    for p, c in zip(prompts, batched, strict=True):
         assert policy.generate([p], sp)[0].token_ids == c.token_ids
 
 
 def test_stop_strings_end_a_completion(policy):
     prompts = _prompts(policy, 4)
-    free = policy.generate(prompts, SamplingParams(max_tokens=20, seed=5))
-    # pick a 2-character piece the unconstrained sample produced, and stop on it
-    target = next(c for c in free if len(c.text) > 6)
+    seeds = [100, 101, 102, 103]
+    free = policy.generate(prompts, SamplingParams(max_tokens=20, seed=5), seeds=seeds)
+    # stop on a 2-character piece an unconstrained sample produced: the same seeded stream must
+    # stop right after the token that completes its first occurrence
+    idx, target = next((i, c) for i, c in enumerate(free) if len(c.text) > 6)
     stop = target.text[3:5]
-    idx = free.index(target)
-    stopped = policy.generate([prompts[idx]], SamplingParams(max_tokens=20, seed=5, stop=(stop,)), seeds=None)
-    # the same generator stream is used, so the stopped completion is a prefix ending at the stop
-    ref = policy.generate([prompts[idx]], SamplingParams(max_tokens=20, seed=5))[0]
-    got = stopped[0]
-    assert ref.token_ids[: len(got.token_ids)] == got.token_ids
-    assert stop in policy.tokenizer.decode(got.token_ids) and got.finish_reason == "stop"
+    got = policy.generate([prompts[idx]], SamplingParams(max_tokens=20, seed=5, stop=(stop,)), seeds=[seeds[idx]])[0]
+    assert target.token_ids[: len(got.token_ids)] == got.token_ids
+    assert got.finish_reason == "stop" and len(got.token_ids) < len(target.token_ids) + 1
+    assert stop in policy.tokenizer.decode(got.token_ids)
     assert stop not in policy.tokenizer.decode(got.token_ids[:-1])
 
 
 def test_forward_logprobs_padding_invariant_and_differentiable(policy):
     seqs = [torch.tensor(p + p[:5]) for p in _prompts(policy, 3)]
     batch = pad_batch([{"input_ids": s} for s in seqs], pad_id=policy.pad_id)
-    lp, ent = policy.forward_logprobs(batch)
+    lp, _ent = policy.forward_logprobs(batch)
     assert lp.shape == batch["input_ids"].shape and (lp[:, 0] == 0).all()
     for i, s in enumerate(seqs):
         lp1, _ = policy.forward_logprobs({"input_ids": s})
@@ -87,7 +86,7 @@ def test_score_is_mean_logprob_of_the_continuation(policy):
     ctx = _prompts(policy, 2)
     cont = [policy.chat.encode(" 42</answer>"), policy.chat.encode(" seven")]
     got = policy.score(ctx, cont)
-    for c, x, g in zip(ctx, cont, got):
+    for c, x, g in zip(ctx, cont, got, strict=True):
         with torch.no_grad():
             lp, _ = policy.forward_logprobs({"input_ids": torch.tensor(c + x)})
         assert g == pytest.approx(lp[len(c) :].mean().item(), abs=1e-5)

@@ -13,7 +13,6 @@ import pytest
 fastapi = pytest.importorskip("fastapi")
 uvicorn = pytest.importorskip("uvicorn")
 
-from agentgym.errors import ProviderError  # noqa: E402
 from agentgym.llm import SamplingParams, load_policy  # noqa: E402
 from agentgym.llm.openai_chat import OpenAIChat, completion_to_action  # noqa: E402
 
@@ -45,7 +44,11 @@ def _app():
             return JSONResponse({"error": "bad request"}, status_code=400)
         usage = {"prompt_tokens": len(text.split()), "completion_tokens": 3}
         if text.startswith("use a tool") and body.get("tools"):
-            call = {"id": "c1", "type": "function", "function": {"name": "calculator", "arguments": '{"expression": "2+3"}'}}
+            call = {
+                "id": "c1",
+                "type": "function",
+                "function": {"name": "calculator", "arguments": '{"expression": "2+3"}'},
+            }
             msg = {"role": "assistant", "content": None, "tool_calls": [call]}
             return {"choices": [{"message": msg, "finish_reason": "tool_calls"}], "usage": usage}
         msg = {"role": "assistant", "content": f"echo {text} t={body['temperature']} seed={body.get('seed')}"}
@@ -56,7 +59,10 @@ def _app():
         body = await req.json()
         ids = [int(i) + 1 for i in body["prompt"][-3:]]
         lp = {"tokens": [f"token_id:{i}" for i in ids], "token_logprobs": [-0.5] * len(ids)}
-        return {"choices": [{"text": "abc", "logprobs": lp, "finish_reason": "length"}], "usage": {"prompt_tokens": 5, "completion_tokens": 3}}
+        return {
+            "choices": [{"text": "abc", "logprobs": lp, "finish_reason": "length"}],
+            "usage": {"prompt_tokens": 5, "completion_tokens": 3},
+        }
 
     return app
 
@@ -85,12 +91,18 @@ def test_chat_concurrent_with_model_discovery_and_usage(server):
     assert [c.text.split(" t=")[0] for c in out] == [f"echo hello {i}" for i in range(10)]
     assert all(c.finish_reason == "stop" for c in out) and "seed=5" in out[0].text
     assert llm.model == "fake-model"
-    assert llm.usage["requests"] == 10 and llm.usage["completion_tokens"] == 30 and llm.usage["prompt_tokens"] == 20
+    assert (
+        llm.usage["requests"] == 10
+        and llm.usage["completion_tokens"] == 30
+        and llm.usage["prompt_tokens"] == 20
+    )
 
 
 def test_retries_on_429_and_500_then_succeed(server):
     llm = OpenAIChat(server, model="m", backoff=0.01)
-    out = llm.chat_many([[{"role": "user", "content": "flaky429 a"}], [{"role": "user", "content": "flaky500 b"}]])
+    out = llm.chat_many(
+        [[{"role": "user", "content": "flaky429 a"}], [{"role": "user", "content": "flaky500 b"}]]
+    )
     assert out[0].text.startswith("echo flaky429") and out[1].text.startswith("echo flaky500")
     assert llm.usage["retries"] == 3
 
@@ -121,7 +133,7 @@ def test_tool_calls_become_openai_format_actions(server):
     llm = OpenAIChat(server, model="m")
     c = llm.chat_many([[{"role": "user", "content": "use a tool"}]], tools=info["tools"])[0]
     assert c.tool_calls and c.tool_calls[0]["function"]["name"] == "calculator"
-    obs, *_ , step_info = env.step(completion_to_action(c))
+    obs, *_, step_info = env.step(completion_to_action(c))
     assert step_info["tool_calls"][0]["arguments"] == {"expression": "2+3"} and "5" in obs
     assert json.loads(completion_to_action(c))["role"] == "assistant"
 

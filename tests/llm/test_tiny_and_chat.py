@@ -68,7 +68,9 @@ def test_chat_layout_matches_the_template():
     assert tok.decode(ids, skip_special_tokens=False) == chat.render(msgs, add_generation_prompt=True)
     # a stop string ended the action before EOS: the end marker becomes environment text
     ended_early = chat.observation_text("obs", action_ended=False)
-    assert ended_early.startswith("<|end|>") and not chat.observation_text("obs", action_ended=True).startswith("<|end|>")
+    assert ended_early.startswith("<|end|>") and not chat.observation_text(
+        "obs", action_ended=True
+    ).startswith("<|end|>")
 
 
 def test_stop_strings_follow_the_action_format():
@@ -76,4 +78,7 @@ def test_stop_strings_follow_the_action_format():
     from agentgym.llm import stop_strings_for
 
     assert set(stop_strings_for(agentgym.make("Calculator-v0"))) == {"</calculator>", "</answer>"}
-    assert set(stop_strings_for(agentgym.make("Calculator-v0", action_format="json"))) == {"</tool_call>", "</answer>"}
+    assert set(stop_strings_for(agentgym.make("Calculator-v0", action_format="json"))) == {
+        "</tool_call>",
+        "</answer>",
+    }

@@ -45,9 +45,9 @@ def _prompts(policy):
 def _compare(hf, engine):
     prompts = _prompts(hf)
     a, b = hf.generate(prompts, GREEDY), engine.generate(prompts, GREEDY)
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=True):
         assert x.token_ids == y.token_ids
-        assert max(abs(p - q) for p, q in zip(x.logprobs, y.logprobs)) <= 1e-3
+        assert max(abs(p - q) for p, q in zip(x.logprobs, y.logprobs, strict=True)) <= 1e-3
 
 
 def test_engine_matches_hf_greedy_tokens_and_logprobs(hf, engine):
@@ -67,7 +67,9 @@ def test_load_weights_after_an_update_tracks_hf(hf, engine):
     engine.load_weights(hf.model.state_dict())
     after = engine.generate(prompts, GREEDY)
     assert [c.token_ids for c in after] != [c.token_ids for c in before] or any(
-        abs(p - q) > 1e-3 for c, d in zip(after, before) for p, q in zip(c.logprobs, d.logprobs)
+        abs(p - q) > 1e-3
+        for c, d in zip(after, before, strict=True)
+        for p, q in zip(c.logprobs, d.logprobs, strict=True)
     )
     _compare(hf, engine)
 
@@ -92,15 +94,19 @@ def test_openai_chat_against_vllm_server(model_dir, hf):
                 if proc.poll() is not None or time.time() > deadline:
                     raise
                 time.sleep(2)
-        msgs = [[{"role": "system", "content": "Solve it."}, {"role": "user", "content": "Mia has 3 apples."}]]
+        msgs = [
+            [{"role": "system", "content": "Solve it."}, {"role": "user", "content": "Mia has 3 apples."}]
+        ]
         c = llm.chat_many(msgs, SamplingParams(temperature=0, max_tokens=8))[0]
-        assert c.finish_reason in ("stop", "length") and c.error is None and llm.usage["completion_tokens"] > 0
+        assert (
+            c.finish_reason in ("stop", "length") and c.error is None and llm.usage["completion_tokens"] > 0
+        )
         prompts = _prompts(hf)
         served = llm.generate(prompts, GREEDY)
         local = hf.generate(prompts, GREEDY)
-        for x, y in zip(local, served):
+        for x, y in zip(local, served, strict=True):
             assert y.token_ids == x.token_ids
-            assert max(abs(p - q) for p, q in zip(x.logprobs, y.logprobs)) <= 1e-3
+            assert max(abs(p - q) for p, q in zip(x.logprobs, y.logprobs, strict=True)) <= 1e-3
     finally:
         proc.terminate()
         proc.wait(30)

@@ -16,11 +16,16 @@ def test_demos_render_like_the_chat_template(tiny_policy):
     assert len(demos) == 5 and all(d.success for d in demos)
     tok = tiny_policy.tokenizer
     for d in demos:
-        msgs = [{"role": "system", "content": d.system_prompt}, {"role": "user", "content": d.first_observation}]
+        msgs = [
+            {"role": "system", "content": d.system_prompt},
+            {"role": "user", "content": d.first_observation},
+        ]
         for t in d.turns:
             msgs.append({"role": "assistant", "content": t.action})
             msgs.append({"role": "tool", "content": t.observation})
-        want = tok.apply_chat_template(msgs[:-1], tokenize=False)  # up to the last action, end marker included
+        want = tok.apply_chat_template(
+            msgs[:-1], tokenize=False
+        )  # up to the last action, end marker included
         got = tok.decode(d.to_tensors()["input_ids"].tolist(), skip_special_tokens=False)
         assert want.rstrip("\n") == got
 
@@ -43,5 +48,5 @@ def test_sft_loss_goes_down_and_resume_matches(tiny_policy, tmp_path):
     SFTTrainer(part, demos, SFTConfig(max_steps=12, out_dir=str(tmp_path / "b"), **cfg)).train(stop_at=6)
     resumed = load_policy("tiny", device="cpu")
     SFTTrainer(resumed, demos, SFTConfig(max_steps=12, out_dir=str(tmp_path / "b"), **cfg)).train()
-    for (n, p), q in zip(full.model.named_parameters(), resumed.model.parameters()):
+    for (n, p), q in zip(full.model.named_parameters(), resumed.model.parameters(), strict=True):
         assert torch.allclose(p, q, atol=1e-6), n

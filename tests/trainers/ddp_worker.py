@@ -32,11 +32,9 @@ def main(out: str) -> None:
     start = {k: v.detach().clone() for k, v in policy.model.state_dict().items()}
     cfg = small_run(prompts_per_step=4, micro_batch_size=2, algorithm={"name": "grpo", "kl_coef": 0.0, "entropy_coef": 0.01})
     with tempfile.TemporaryDirectory() as tmp:
-        tr = Trainer(cfg, policy, tmp, accelerator=accel)
         # Sample the whole global batch identically on every rank, then keep this rank's groups.
-        tr.rank, tr.world = 0, 1
-        trajs, tasks = tr.sample(0)
-        tr.rank, tr.world = (accel.process_index, world) if accel else (0, 1)
+        trajs, tasks = Trainer(cfg, policy, Path(tmp) / "sampler").sample(0)
+        tr = Trainer(cfg, policy, tmp, accelerator=accel)
         g = torch.Generator().manual_seed(0)
         for t in trajs:
             t.turns[-1].reward = float(torch.rand((), generator=g))
@@ -50,6 +48,7 @@ def main(out: str) -> None:
     if tr.rank == 0:
         state = {k: v.detach().clone() for k, v in policy.model.state_dict().items()}
         state.update({"__start__" + k: v for k, v in start.items()})
+        state.update({"__grad__" + n: p.grad.detach().clone() for n, p in policy.model.named_parameters() if p.grad is not None})
         torch.save(state, out)
 
 

@@ -84,6 +84,13 @@ def test_two_process_ddp_matches_one_process(tmp_path):
 
     a, b = torch.load(tmp_path / "single.pt"), torch.load(tmp_path / "ddp.pt")
     assert a.keys() == b.keys()
-    moved = max((a[k] - a["__start__" + k]).abs().max().item() for k in a if not k.startswith("__start__"))
-    diff = max((a[k] - b[k]).abs().max().item() for k in a)
-    assert moved > 5e-4 and diff < 2e-5, (moved, diff)
+    grads = [k for k in a if k.startswith("__grad__")]
+    assert grads, "no gradients were saved"
+    scale = max(a[k].abs().max().item() for k in grads)
+    gdiff = max((a[k] - b[k]).abs().max().item() for k in grads)
+    assert scale > 0 and gdiff <= 1e-4 * scale, (gdiff, scale)  # DDP-averaged gradient == one-process gradient
+    params = [k for k in a if not k.startswith("__")]
+    moved = max((a[k] - a["__start__" + k]).abs().max().item() for k in params)
+    pdiff = max((a[k] - b[k]).abs().max().item() for k in params)
+    # AdamW moves weights by ~lr = 1e-3; near-zero gradients make its step sign-sensitive to round-off.
+    assert moved > 5e-4 and pdiff < 0.1 * moved, (moved, pdiff)

@@ -57,7 +57,7 @@ def humaneval_task(row: dict[str, Any]) -> Task:
     entry = row["entry_point"]
     prompt = (
         "Complete this Python function so that it passes hidden unit tests.\n\n"
-        f"```python\n{row['prompt'].rstrip()}\n```\n\nAnswer with the complete function `{entry}` in a ```python block."
+        f"```python\n{row['prompt'].strip()}\n```\n\nAnswer with the complete function `{entry}` in a ```python block."
     )
     return Task(
         id=str(row["task_id"]),

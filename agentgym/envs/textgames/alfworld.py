@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from agentgym.core.env import Task
-from agentgym.envs.textgames.base import GameBackend, GameStep, TextGameEnv
+from agentgym.envs.textgames.base import GameBackend, TextGameEnv
 from agentgym.envs.textgames.household import TASK_TYPES
 from agentgym.errors import EnvNotAvailable, InvalidConfig, did_you_mean
 
@@ -98,11 +98,15 @@ class ALFWorldEnv(TextGameEnv):
         **kwargs: Any,
     ):
         if split not in SPLITS:
-            raise InvalidConfig(f"split must be one of {SPLITS}, got {split!r}." + did_you_mean(str(split), SPLITS))
+            raise InvalidConfig(
+                f"split must be one of {SPLITS}, got {split!r}." + did_you_mean(str(split), SPLITS)
+            )
         self.task_types = tuple(_task_type(t) for t in (task_types or TASK_TYPES))
         root = data_dir if data_dir is not None else os.environ.get("ALFWORLD_DATA")
         if not root:
-            raise EnvNotAvailable(f"ALFWorld needs its game files, and neither data_dir= nor ALFWORLD_DATA is set. {HOW_TO_GET}")
+            raise EnvNotAvailable(
+                f"ALFWorld needs its game files, and neither data_dir= nor ALFWORLD_DATA is set. {HOW_TO_GET}"
+            )
         self.data_dir = Path(root).expanduser()
         self.split = split
         self.games = find_games(str(self.data_dir), split, self.task_types)
@@ -134,9 +138,13 @@ class ALFWorldEnv(TextGameEnv):
             if task.id == str(task_id):
                 return task
         raise KeyError(f"no ALFWorld game {task_id!r} in split {self.split!r} of {self.data_dir}")
+
+
 def _task_type(t: str | int) -> str:
     if isinstance(t, int) and 1 <= t <= len(TASK_TYPES):
         return TASK_TYPES[t - 1]
     if t in TASK_TYPES:
         return str(t)
-    raise InvalidConfig(f"task type must be one of {TASK_TYPES} or 1..6, got {t!r}." + did_you_mean(str(t), TASK_TYPES))
+    raise InvalidConfig(
+        f"task type must be one of {TASK_TYPES} or 1..6, got {t!r}." + did_you_mean(str(t), TASK_TYPES)
+    )

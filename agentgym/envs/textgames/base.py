@@ -91,7 +91,7 @@ class GameBackend(ABC):
         """An independent engine at the same state, or None to fork by replaying commands."""
         return None
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - most engines hold nothing to release
         """Release the engine (processes, libraries)."""
 
 
@@ -153,7 +153,9 @@ class TextGameEnv(ToolEnv):
         if history_window < 0:
             raise InvalidConfig(f"history_window counts past turns, so it must be >= 0; got {history_window}")
         if invalid_action_penalty < 0:
-            raise InvalidConfig(f"invalid_action_penalty is subtracted, so it must be >= 0; got {invalid_action_penalty}")
+            raise InvalidConfig(
+                f"invalid_action_penalty is subtracted, so it must be >= 0; got {invalid_action_penalty}"
+            )
         super().__init__(
             tools=[action],
             action_format=action_format,
@@ -310,7 +312,10 @@ class TextGameEnv(ToolEnv):
         if terminated or truncated:
             self.done = True
             info["success"] = bool(game.won)
-        record = {"action": action_text if isinstance(action_text, str) else repr(action_text), "observation": obs}
+        record = {
+            "action": action_text if isinstance(action_text, str) else repr(action_text),
+            "observation": obs,
+        }
         if command is not None:
             record.update(command=command, feedback=self._game.feedback.strip())
         self.history.append(record)

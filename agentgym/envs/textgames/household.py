@@ -14,8 +14,8 @@ same name-demangling code serves generated and real ALFWorld games.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +127,10 @@ _ACTIONS = {
 }
 _CONDITIONAL = {
     "inventory": [
-        ("holdsany(a:agent)", "You are carrying: [{o.indefinite + ' ' + o.name | holds(a:agent, o:object)}]."),
+        (
+            "holdsany(a:agent)",
+            "You are carrying: [{o.indefinite + ' ' + o.name | holds(a:agent, o:object)}].",
+        ),
         (None, "You are not carrying anything."),
     ],
     "examineObject": [
@@ -146,7 +149,9 @@ def _grammar(goal: str) -> str:
         rules = _CONDITIONAL.get(name) or [(None, feedback)]
         alts = [{"rhs": rhs} if cond is None else {"condition": cond, "rhs": rhs} for cond, rhs in rules]
         body = json.dumps({key: alts})
-        blocks.append(f'action {name} {{ template :: "{template}"; feedback :: "#{key}#"; grammar :: """{body}"""; }}')
+        blocks.append(
+            f'action {name} {{ template :: "{template}"; feedback :: "#{key}#"; grammar :: """{body}"""; }}'
+        )
     return "\n".join(blocks)
 
 
@@ -189,7 +194,16 @@ _NEEDS = {
     "pick_heat_then_place_in_recep": ("heatable", "microwave"),
     "pick_cool_then_place_in_recep": ("coolable", "fridge"),
 }
-_PLACE_TARGETS = ("cabinet", "drawer", "countertop", "diningtable", "shelf", "sidetable", "desk", "garbagecan")
+_PLACE_TARGETS = (
+    "cabinet",
+    "drawer",
+    "countertop",
+    "diningtable",
+    "shelf",
+    "sidetable",
+    "desk",
+    "garbagecan",
+)
 _GOAL_TEXT = {
     "pick_and_place_simple": "put a {o} in {r}.",
     "look_at_obj_in_light": "look at {o} under the desklamp.",
@@ -223,14 +237,14 @@ class HouseholdSpec:
 def _goal_pddl(task_type: str, otype: str, rtype: str) -> str:
     if task_type == "look_at_obj_in_light":
         return (
-            "(exists (?o - object ?l - object ?r - receptacle) (and (objectType ?o {o}) (holds agent1 ?o) "
+            f"(exists (?o - object ?l - object ?r - receptacle) (and (objectType ?o {otype}) (holds agent1 ?o) "
             "(toggleable ?l) (isToggled ?l) (inReceptacle ?l ?r) (atReceptacle agent1 ?r)))"
-        ).format(o=otype)
+        )
     if task_type == "pick_two_obj_and_place":
         return (
-            "(exists (?o1 - object ?o2 - object ?r - receptacle) (and (not (= ?o1 ?o2)) (objectType ?o1 {o}) "
-            "(objectType ?o2 {o}) (receptacleType ?r {r}) (inReceptacle ?o1 ?r) (inReceptacle ?o2 ?r)))"
-        ).format(o=otype, r=rtype)
+            f"(exists (?o1 - object ?o2 - object ?r - receptacle) (and (not (= ?o1 ?o2)) (objectType ?o1 {otype}) "
+            f"(objectType ?o2 {otype}) (receptacleType ?r {rtype}) (inReceptacle ?o1 ?r) (inReceptacle ?o2 ?r)))"
+        )
     state = {
         "pick_clean_then_place_in_recep": "(isClean ?o)",
         "pick_heat_then_place_in_recep": "(isHot ?o)",
@@ -294,8 +308,14 @@ def generate_household(seed: int, difficulty: int = 1, task_type: str | None = N
     if lamp_home is not None:
         lamp = _mangle("desklamp", rng)
         obj_ids.append(lamp)
-        facts += [f"(inReceptacle {lamp} {lamp_home})", f"(toggleable {lamp})", f"(objectType {lamp} DesklampType)"]
-    otypes = sorted({f"{k.capitalize()}Type" for k, _ in objects} | ({"DesklampType"} if lamp_home else set()))
+        facts += [
+            f"(inReceptacle {lamp} {lamp_home})",
+            f"(toggleable {lamp})",
+            f"(objectType {lamp} DesklampType)",
+        ]
+    otypes = sorted(
+        {f"{k.capitalize()}Type" for k, _ in objects} | ({"DesklampType"} if lamp_home else set())
+    )
     rtypes = sorted({f"{c.capitalize()}Type" for c, _ in receps})
     problem = (
         f"(define (problem household_{seed}_{difficulty}) (:domain agentgym_household)\n (:objects agent1 - agent\n  "
@@ -311,11 +331,17 @@ def generate_household(seed: int, difficulty: int = 1, task_type: str | None = N
         + f")\n (:goal {_goal_pddl(task_type, okind.capitalize() + 'Type', target_cls.capitalize() + 'Type')}))\n"
     )
     goal = _GOAL_TEXT[task_type].format(o=okind, r=target_cls)
-    params = {"object_target": okind, "parent_target": target_cls, "toggle_target": "desklamp" if lamp_home else ""}
+    params = {
+        "object_target": okind,
+        "parent_target": target_cls,
+        "toggle_target": "desklamp" if lamp_home else "",
+    }
     return HouseholdSpec(task_type, goal, problem, _grammar(goal), params)
 
 
-def write_household_game(spec: HouseholdSpec, directory: str | Path, walkthrough: list[str] | None = None) -> Path:
+def write_household_game(
+    spec: HouseholdSpec, directory: str | Path, walkthrough: list[str] | None = None
+) -> Path:
     """Write `spec` as an ALFWorld game directory; return the path of its ``game.tw-pddl``."""
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
@@ -323,12 +349,19 @@ def write_household_game(spec: HouseholdSpec, directory: str | Path, walkthrough
     if walkthrough is not None:
         game["walkthrough"] = walkthrough
     (out / "game.tw-pddl").write_text(json.dumps(game))
-    traj = {"task_type": spec.task_type, "pddl_params": spec.pddl_params, "goal": spec.goal, "generator": "agentgym"}
+    traj = {
+        "task_type": spec.task_type,
+        "pddl_params": spec.pddl_params,
+        "goal": spec.goal,
+        "generator": "agentgym",
+    }
     (out / "traj_data.json").write_text(json.dumps(traj, indent=1))
     return out / "game.tw-pddl"
 
 
-def build_household_game(directory: str | Path, seed: int, difficulty: int = 1, task_type: str | None = None) -> Path:
+def build_household_game(
+    directory: str | Path, seed: int, difficulty: int = 1, task_type: str | None = None
+) -> Path:
     """Generate, solve (Fast Downward) and write one game with its walkthrough; return its path."""
     from agentgym.core.env import Task
     from agentgym.envs.textgames.pddl import PddlBackend
@@ -342,7 +375,9 @@ def build_household_game(directory: str | Path, seed: int, difficulty: int = 1, 
     finally:
         backend.close()
     if not plan:
-        raise RuntimeError(f"household game (difficulty {difficulty}, seed {seed}) has no solution; please report it")
+        raise RuntimeError(
+            f"household game (difficulty {difficulty}, seed {seed}) has no solution; please report it"
+        )
     return write_household_game(spec, directory, walkthrough=plan)
 
 

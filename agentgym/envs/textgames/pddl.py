@@ -83,7 +83,7 @@ def demangle_ids(ids: Iterable[str]) -> dict[str, str]:
             cls += "basin"
         by_class[cls].append(i)
     for cls, members in by_class.items():
-        for n, i in zip(range(len(members), 0, -1), members):
+        for n, i in zip(range(len(members), 0, -1), members, strict=True):
             names[i] = f"{cls} {n}"
     return names
 
@@ -125,7 +125,9 @@ class PddlBackend(GameBackend):
     def _snapshot(self, state: Any) -> GameStep:
         won = bool(state["won"])
         facts = sorted(
-            f"{f.name}({','.join(v.name for v in f.arguments)})" for f in state["_facts"] if f.name not in _BOOKKEEPING
+            f"{f.name}({','.join(v.name for v in f.arguments)})"
+            for f in state["_facts"]
+            if f.name not in _BOOKKEEPING
         )
         return GameStep(
             feedback=str(state.feedback).strip(),

@@ -65,12 +65,16 @@ class ScienceWorldBackend(GameBackend):
         try:
             from scienceworld import ScienceWorldEnv as _Sim
         except ImportError as exc:
-            raise EnvNotAvailable(f"ScienceWorld needs the `scienceworld` package: pip install 'agentgym[textworld]' ({exc})") from exc
+            raise EnvNotAvailable(
+                f"ScienceWorld needs the `scienceworld` package: pip install 'agentgym[textworld]' ({exc})"
+            ) from exc
         self.close()
         try:
             self._sim = _Sim("", envStepLimit=1_000_000)
         except Exception as exc:  # py4j / JVM start-up failures come in many types
-            raise EnvNotAvailable(f"could not start ScienceWorld's JVM; it needs Java >= 11 on PATH ({exc})") from exc
+            raise EnvNotAvailable(
+                f"could not start ScienceWorld's JVM; it needs Java >= 11 on PATH ({exc})"
+            ) from exc
         self._used = False
 
     def variations(self, task_name: str, split: str) -> list[int]:
@@ -78,7 +82,11 @@ class ScienceWorldBackend(GameBackend):
         if key not in _VARIATIONS:
             self._sim.load(task_name, 0, self.simplification)
             self._used = True
-            getter = {"train": "get_variations_train", "dev": "get_variations_dev", "test": "get_variations_test"}[split]
+            getter = {
+                "train": "get_variations_train",
+                "dev": "get_variations_dev",
+                "test": "get_variations_test",
+            }[split]
             _VARIATIONS[key] = list(getattr(self._sim, getter)())
             self.task_id = None  # the engine no longer holds the last episode
         return _VARIATIONS[key]
@@ -89,7 +97,9 @@ class ScienceWorldBackend(GameBackend):
         if self.reproducible and self._used:
             self._start()
         self._used = True
-        self._sim.load(task.meta["task"], int(task.meta["variation"]), self.simplification, generateGoldPath=True)
+        self._sim.load(
+            task.meta["task"], int(task.meta["variation"]), self.simplification, generateGoldPath=True
+        )
         obs, info = self._sim.reset()
         self._gold = list(self._sim.get_gold_action_sequence())
         first = self._snapshot(obs, info)
@@ -164,7 +174,9 @@ class ScienceWorldEnv(TextGameEnv):
         **kwargs: Any,
     ):
         if split not in SPLITS:
-            raise InvalidConfig(f"split must be one of {SPLITS}, got {split!r}." + did_you_mean(str(split), SPLITS))
+            raise InvalidConfig(
+                f"split must be one of {SPLITS}, got {split!r}." + did_you_mean(str(split), SPLITS)
+            )
         super().__init__(show_admissible=show_admissible, **kwargs)
         self.split, self.variation, self.simplification = split, variation, simplification
         self.reproducible = reproducible

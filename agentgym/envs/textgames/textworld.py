@@ -18,11 +18,14 @@ episode terminates when the game is won or lost. Games are generated in-process 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import shutil
 import tempfile
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +46,20 @@ _COOKING = {
     3: {"recipe": 3, "take": 3, "go": 9, "open": True, "cook": True, "cut": True},
 }
 _PROMPT_LINE = re.compile(r"\n>[^\n]*\Z|\n> *-= .*\Z", re.S)  # the trailing prompt and status line
-_TURNS = {"cooking": (40, 60, 80), "treasure_hunter": (30, 50, 80), "coin_collector": (30, 60, 100), "household": (30, 40, 50)}
+_TURNS = {
+    "cooking": (40, 60, 80),
+    "treasure_hunter": (30, 50, 80),
+    "coin_collector": (30, 60, 100),
+    "household": (30, 40, 50),
+}
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """Silence jericho's warning that TextWorld games are not in its list of known games."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is not fully supported.*")
+        yield
 
 
 def _check(game: str, difficulty: int) -> None:
@@ -53,11 +69,14 @@ def _check(game: str, difficulty: int) -> None:
         raise InvalidConfig(f"difficulty must be 1, 2 or 3, got {difficulty!r}")
 
 
-def game_path(game: str, difficulty: int, seed: int, split: str | None = None) -> Path:
+def game_path(
+    game: str, difficulty: int, seed: int, split: str | None = None, cache_dir: str | Path | None = None
+) -> Path:
     """Where the cached game for (game, difficulty, seed) lives (it may not exist yet)."""
     tag = f"-{split}" if split else ""
     name = "game.tw-pddl" if game == "household" else "game.z8"
-    return cache_root() / "textworld" / f"{game}{tag}-d{difficulty}-s{seed}" / name
+    root = Path(cache_dir) if cache_dir is not None else cache_root() / "textworld"
+    return root / f"{game}{tag}-d{difficulty}-s{seed}" / name
 
 
 def _make_textworld(game: str, difficulty: int, seed: int, split: str | None, out: Path) -> None:
@@ -73,15 +92,23 @@ def _make_textworld(game: str, difficulty: int, seed: int, split: str | None, ou
     else:
         settings = {"level": _LEVELS[game][difficulty]}
     _, make, _ = textworld.challenges.CHALLENGES[f"tw-{game}"]
-    textworld.generator.compile_game(make(settings, options), options)
+    with _quiet():
+        textworld.generator.compile_game(make(settings, options), options)
 
 
-def generate_game(game: str, difficulty: int, seed: int, split: str | None = None) -> Path:
-    """Return the cached game file for (game, difficulty, seed), generating it on first use."""
+def generate_game(
+    game: str, difficulty: int, seed: int, split: str | None = None, cache_dir: str | Path | None = None
+) -> Path:
+    """Return the cached game file for (game, difficulty, seed), generating it on first use.
+
+    Games live under `cache_dir` (default ``$AGENTGYM_CACHE/textworld`` or the user cache dir).
+    """
     _check(game, difficulty)
     if split is not None and (game != "cooking" or split not in ("train", "valid", "test")):
-        raise InvalidConfig(f"split applies to the cooking game only and is train/valid/test; got {split!r} for {game!r}")
-    target = game_path(game, difficulty, seed, split)
+        raise InvalidConfig(
+            f"split applies to the cooking game only and is train/valid/test; got {split!r} for {game!r}"
+        )
+    target = game_path(game, difficulty, seed, split, cache_dir)
     if target.exists():
         return target
     target.parent.parent.mkdir(parents=True, exist_ok=True)
@@ -124,8 +151,10 @@ class TextWorldBackend(GameBackend):
                 admissible_commands=True, score=True, max_score=True, won=True, lost=True, moves=True,
                 facts=True, objective=True, policy_commands=True, extras=["walkthrough"],
             )  # fmt: skip
-            self._env, self._path = textworld.start(path, request_infos=infos), path
-        state = self._env.reset()
+            with _quiet():
+                self._env, self._path = textworld.start(path, request_infos=infos), path
+        with _quiet():
+            state = self._env.reset()
         self._walkthrough = list(state.get("extra.walkthrough") or [])
         first = self._snapshot(state)
         objective = str(state.get("objective") or "").strip()
@@ -181,6 +210,7 @@ class TextWorldEnv(TextGameEnv):
         num_games: when set, the seed picks one of this many games (a fixed training set);
             otherwise any of 2**31 games.
         split: cooking only: TextWorld's train/valid/test food splits.
+        cache_dir: where generated games are kept (default: ``$AGENTGYM_CACHE/textworld``).
         **kwargs: `TextGameEnv` options (action_format, max_turns, history_window, ...).
 
     >>> import agentgym
@@ -197,6 +227,7 @@ class TextWorldEnv(TextGameEnv):
         difficulty: int = 1,
         num_games: int | None = None,
         split: str | None = None,
+        cache_dir: str | Path | None = None,
         **kwargs: Any,
     ):
         _check(game, difficulty)
@@ -204,6 +235,7 @@ class TextWorldEnv(TextGameEnv):
             raise InvalidConfig(f"num_games must be >= 1 or None, got {num_games}")
         super().__init__(**kwargs)
         self.game, self.difficulty, self.num_games, self.split = game, int(difficulty), num_games, split
+        self.cache_dir = cache_dir
         self.default_max_turns = _TURNS[game][self.difficulty - 1]
         if not self.max_turns_given:
             self.max_turns = self.default_max_turns
@@ -216,10 +248,12 @@ class TextWorldEnv(TextGameEnv):
         return TextWorldBackend()
 
     def _task(self, seed: int) -> Task:
-        path = generate_game(self.game, self.difficulty, seed, self.split)
+        path = generate_game(self.game, self.difficulty, seed, self.split, self.cache_dir)
         tag = f"-{self.split}" if self.split else ""
         meta = {"game": self.game, "difficulty": self.difficulty, "seed": seed}
-        return Task(f"{self.game}{tag}-d{self.difficulty}-s{seed}", "", meta=meta, private={"game_file": str(path)})
+        return Task(
+            f"{self.game}{tag}-d{self.difficulty}-s{seed}", "", meta=meta, private={"game_file": str(path)}
+        )
 
     def sample_task(self, rng: np.random.Generator) -> Task:
         return self._task(int(rng.integers(self.num_games or 2**31)))

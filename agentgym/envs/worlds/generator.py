@@ -32,59 +32,19 @@ TYPE_SHARES: dict[str, float] = {
     "river": 0.05,
     "country": 0.03,
 }
+# fmt: off
 OCCUPATIONS = [
-    "astronomer",
-    "architect",
-    "baker",
-    "botanist",
-    "cartographer",
-    "chemist",
-    "composer",
-    "diplomat",
-    "engineer",
-    "explorer",
-    "geologist",
-    "historian",
-    "jeweller",
-    "judge",
-    "librarian",
-    "linguist",
-    "mathematician",
-    "merchant",
-    "painter",
-    "philosopher",
-    "physician",
-    "poet",
-    "potter",
-    "sculptor",
-    "shipwright",
-    "surveyor",
-    "translator",
-    "weaver",
-    "novelist",
-    "clockmaker",
+    "astronomer", "architect", "baker", "botanist", "cartographer", "chemist", "composer", "diplomat", "engineer", "explorer",
+    "geologist", "historian", "jeweller", "judge", "librarian", "linguist", "mathematician", "merchant", "painter", "philosopher",
+    "physician", "poet", "potter", "sculptor", "shipwright", "surveyor", "translator", "weaver", "novelist", "clockmaker",
 ]
 GENRES = [
-    "novel",
-    "poetry collection",
-    "memoir",
-    "treatise",
-    "play",
-    "travelogue",
-    "history",
-    "atlas",
-    "chronicle",
+    "novel", "poetry collection", "memoir", "treatise", "play", "travelogue", "history", "atlas", "chronicle",
 ]
 INDUSTRIES = [
-    "shipbuilding",
-    "printing",
-    "banking",
-    "textiles",
-    "glassmaking",
-    "mining",
-    "brewing",
-    "publishing",
+    "shipbuilding", "printing", "banking", "textiles", "glassmaking", "mining", "brewing", "publishing",
 ]
+# fmt: on
 CITY_AFFIXES = ["Port {}", "New {}", "{} Falls", "{} Crossing", "Upper {}", "{} Harbour"]
 
 

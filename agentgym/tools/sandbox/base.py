@@ -79,7 +79,7 @@ class ExecResult:
 
     `exit_code` is the process status (negative: killed by that signal; None: never finished).
     `reason` names the limit that stopped the run ("timeout", "cpu", "memory", "output",
-    "signal", "crash") or is "" for a normal exit. `state_lost` is set by sessions whose
+    "signal", "crash"), is "sandbox" when the jail itself failed to start, or "" for a normal exit. `state_lost` is set by sessions whose
     interpreter had to be restarted, so earlier variables are gone.
     """
 

@@ -147,6 +147,8 @@ class DockerSandbox:
             raise SandboxError(
                 "the docker backend needs the docker SDK: pip install 'agentgym[code]'"
             ) from exc
+        if not hasattr(docker, "DockerClient"):  # the repo's docker/ folder imported as a namespace package
+            raise SandboxError("the docker backend needs the docker SDK: pip install 'agentgym[code]'")
         self.limits = limits or Limits()
         self.image, self.user, self.python, self.cpus = image, user, python, cpus
         self.pool_size = max(0, pool_size)

@@ -21,9 +21,7 @@ import itertools
 import logging
 import os
 import resource
-import select
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -36,7 +34,8 @@ from typing import IO
 
 from agentgym.errors import InvalidConfig, SandboxError
 from agentgym.tools.sandbox.base import ExecResult, Files, Limits, classify
-from agentgym.tools.sandbox.session import InterpreterSession, PipeReader, repl_source
+from agentgym.tools.sandbox.pipes import PipeChannel, collect, data_fd, kill_group
+from agentgym.tools.sandbox.session import InterpreterSession, repl_source
 
 __all__ = ["ProcessSandbox", "bwrap_available", "find_interpreter"]
 
@@ -147,17 +146,6 @@ def _check_name(name: str) -> PurePosixPath:
     return p
 
 
-def _data_fd(data: str | bytes) -> int:
-    """An fd positioned at the start of an unlinked temp file holding `data` (never blocks like a pipe)."""
-    f = tempfile.TemporaryFile()
-    f.write(data.encode() if isinstance(data, str) else data)
-    f.flush()
-    f.seek(0)
-    fd = os.dup(f.fileno())
-    f.close()
-    return fd
-
-
 class ProcessSandbox:
     """Runs Python in a bubblewrap jail as an unprivileged uid (see the module docstring).
 
@@ -204,11 +192,12 @@ class ProcessSandbox:
             raise SandboxError("neither bubblewrap nor unshare is available; apt-get install -y bubblewrap")
         if not _warned_degraded:
             _warned_degraded = True
+            why = "was requested" if isolation == "unshare" else "is in use because bubblewrap is unavailable"
             log.warning(
-                "bubblewrap is unavailable: the process sandbox falls back to unshare + rlimits, which isolates "
-                "network and processes but NOT the filesystem (code can read world-readable files and write where "
-                "uid %s may). Install bubblewrap for full isolation.",
-                self.uid,
+                "unshare-only isolation %s: the process sandbox isolates network and processes but NOT the "
+                "filesystem (code can read world-readable files and write where its uid may). Install bubblewrap "
+                "(apt-get install -y bubblewrap) for full isolation.",
+                why,
             )
         return "unshare"
 
@@ -299,10 +288,10 @@ class ProcessSandbox:
         workdir: str | None = None
         uid = self.uid = self._next_uid()  # local: runs may be concurrent (tool calls run in threads)
         if self.isolation == "bwrap":
-            fds.append(_data_fd(code))
+            fds.append(data_fd(code))
             file_fds = []
             for name, data in files.items():
-                fds.append(_data_fd(data))
+                fds.append(data_fd(data))
                 file_fds.append((fds[-1], _check_name(name)))
             argv, cwd = self._bwrap_argv(uid, fds[0], file_fds), "/"
         else:
@@ -327,7 +316,7 @@ class ProcessSandbox:
                 os.close(fd)
 
         def cleanup() -> None:
-            _kill_group(proc)
+            kill_group(proc)
             if workdir is not None:
                 shutil.rmtree(workdir, ignore_errors=True)
 
@@ -356,7 +345,7 @@ class ProcessSandbox:
             if stdin_file is not None:
                 stdin_file.close()
         try:
-            out, err, timed_out, exceeded = _collect(proc, start + limits.timeout, limits.max_output_bytes)
+            out, err, timed_out, exceeded = collect(proc, start + limits.timeout, limits.max_output_bytes)
         finally:
             cleanup()
         status = proc.wait()
@@ -364,6 +353,9 @@ class ProcessSandbox:
         stdout = out.decode("utf-8", "replace")
         stderr = err.decode("utf-8", "replace")
         reason, timed, oom = classify(exit_code, stderr, timed_out=timed_out, output_exceeded=exceeded)
+        if stderr.startswith(("bwrap: ", "setpriv: ", "unshare: ")) and not stdout:
+            reason = "sandbox"  # the jail itself failed to start (e.g. namespaces or processes exhausted)
+            log.warning("the process sandbox failed to start: %s", stderr.strip()[:300])
         return ExecResult(
             stdout=stdout,
             stderr=stderr,
@@ -381,9 +373,9 @@ class ProcessSandbox:
         limits = self.limits
         cpu = max(limits.cpu, 3600)  # RLIMIT_CPU is cumulative; the per-cell wall timeout guards hangs
 
-        def start() -> _PipeChannel:
+        def start() -> PipeChannel:
             proc, cleanup = self._spawn(repl_source(), {}, limits, cpu=cpu, stdin=None, pipe_stdin=True)
-            return _PipeChannel(proc, cleanup)
+            return PipeChannel(proc, cleanup)
 
         s = InterpreterSession(start, limits, backend=self.backend)
         self._sessions.append(s)
@@ -403,82 +395,3 @@ class ProcessSandbox:
 
     def __repr__(self) -> str:
         return f"ProcessSandbox(isolation={self.isolation!r}, uid={self.uid}, limits={self.limits})"
-
-
-class _PipeChannel:
-    """A `Channel` over a jailed `repl.py` process's stdin/stdout."""
-
-    def __init__(self, proc: subprocess.Popen[bytes], cleanup: Callable[[], None]):
-        self.proc = proc
-        self._cleanup = cleanup
-        assert proc.stdout is not None and proc.stdin is not None
-        self._reader = PipeReader(proc.stdout.fileno())
-
-    def send(self, data: bytes) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write(data)
-        self.proc.stdin.flush()
-
-    def read_line(self, deadline: float) -> bytes | None:
-        return self._reader.read_line(deadline)
-
-    def exit_code(self) -> int | None:
-        try:
-            status = self.proc.wait(timeout=2)
-        except subprocess.TimeoutExpired:
-            return None
-        return -(status - 128) if 128 < status < 128 + 65 else status
-
-    def kill(self) -> None:
-        self._cleanup()
-        for f in (self.proc.stdin, self.proc.stdout):
-            if f is not None:
-                try:
-                    f.close()
-                except OSError:
-                    pass
-
-
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGKILL the sandbox's process group; the pid namespace takes every descendant with it."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        log.warning("sandbox process %s did not exit after SIGKILL", proc.pid)
-
-
-def _collect(proc: subprocess.Popen[bytes], deadline: float, cap: int) -> tuple[bytes, bytes, bool, bool]:
-    """Read stdout/stderr until both close, the deadline passes, or either passes `cap` bytes."""
-    assert proc.stdout is not None and proc.stderr is not None
-    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
-    bufs = {out_fd: bytearray(), err_fd: bytearray()}
-    open_fds = set(bufs)
-    timed_out = exceeded = False
-    while open_fds:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            timed_out = True
-            break
-        ready, _, _ = select.select(list(open_fds), [], [], left)
-        for fd in ready:
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                open_fds.discard(fd)
-                continue
-            buf = bufs[fd]
-            buf += chunk
-            if len(buf) > cap:
-                del buf[cap:]
-                exceeded = True
-        if exceeded:
-            break
-    if timed_out or exceeded:
-        _kill_group(proc)
-    for f in (proc.stdout, proc.stderr):
-        f.close()
-    return bytes(bufs[out_fd]), bytes(bufs[err_fd]), timed_out, exceeded

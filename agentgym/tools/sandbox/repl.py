@@ -1,6 +1,6 @@
 """The persistent interpreter that runs *inside* a sandbox (stdlib only, no agentgym imports).
 
-Protocol: the host writes one JSON line per cell, ``{"code": str, "cap": int}``, to stdin; the
+Protocol: the server first writes ``{"ready": true}``; then the host writes one JSON line per cell, ``{"code": str, "cap": int}``, to stdin; the
 server answers one JSON line, ``{"stdout", "stderr", "truncated", "exit"}``, on the stdout it
 had at start. During a cell, file descriptors 1 and 2 point at fresh files in /tmp, so
 subprocesses and C extensions are captured too and the protocol stream cannot be corrupted.
@@ -67,6 +67,7 @@ def main():
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     namespace = {"__name__": "__main__", "__builtins__": __builtins__, "__agentgym_show__": _show}
+    proto_out.write(b'{"ready": true}\n')  # start-up time must not count against the first cell
     n = 0
     for line in proto_in:
         request = json.loads(line)

@@ -74,8 +74,16 @@ class InterpreterSession:
     session (`replay`). Thread-safe: cells of one session run one at a time.
     """
 
-    def __init__(self, start: Callable[[], Channel], limits: Limits, *, backend: str = ""):
+    def __init__(
+        self,
+        start: Callable[[], Channel],
+        limits: Limits,
+        *,
+        backend: str = "",
+        startup_timeout: float = 60.0,
+    ):
         self._start = start
+        self.startup_timeout = startup_timeout
         self.limits = limits
         self.backend = backend
         self.cells: list[str] = []
@@ -88,7 +96,16 @@ class InterpreterSession:
         if self._closed:
             raise SandboxError("this session is closed; open a new one with sandbox.session()")
         if self._chan is None:
-            self._chan = self._start()
+            chan = self._start()
+            ready = chan.read_line(time.monotonic() + self.startup_timeout)
+            if not ready:
+                chan.kill()
+                what = "timed out" if ready is None else "exited"
+                raise SandboxError(
+                    f"the sandboxed interpreter {what} while starting (waited up to {self.startup_timeout:g} s); "
+                    "check that the sandbox's python runs (see docs/sandbox.md)"
+                )
+            self._chan = chan
         return self._chan
 
     def run(self, code: str, *, timeout: float | None = None) -> ExecResult:

@@ -88,7 +88,12 @@ class BM25Retriever(BaseRetriever):
             return
         start = time.perf_counter()
         self.tokenizer = Tokenizer(stemmer=_stemmer(stemmer), stopwords=stopwords or [])
-        ids = list(self.tokenizer.streaming_tokenize(corpus.iter_contents()))
+        texts = corpus.iter_contents()
+        if show_progress:
+            from tqdm.auto import tqdm
+
+            texts = tqdm(texts, total=len(corpus), desc="tokenizing", unit="doc")
+        ids = list(self.tokenizer.streaming_tokenize(texts))
         if show_progress:
             log.info("tokenised %d documents in %.1f s", len(ids), time.perf_counter() - start)
         self.model = bm25s.BM25(k1=k1, b=b)

@@ -1,0 +1,32 @@
+"""Fixtures for the text-game tests: one cache of generated games and one ALFWorld-format dataset
+per test session, so each game is generated once."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("textworld", reason="the text-game envs need the `textworld` extra")
+
+
+@pytest.fixture(scope="session")
+def tw_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where this session's generated TextWorld games live."""
+    return tmp_path_factory.mktemp("textworld-games")
+
+
+@pytest.fixture(scope="session")
+def alfworld_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small ALFWorld data root: one generated game per task type, with and without walkthroughs."""
+    from agentgym.envs.textgames.household import write_alfworld_dataset
+
+    root = tmp_path_factory.mktemp("alfworld-data")
+    write_alfworld_dataset(root, split="train", seeds=(0,), difficulty=2)
+    write_alfworld_dataset(root, split="valid_unseen", seeds=(1,), difficulty=3, walkthrough=False)
+    return root
+
+
+def java_missing() -> bool:
+    return shutil.which("java") is None

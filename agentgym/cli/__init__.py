@@ -27,6 +27,7 @@ from agentgym.cli import serve as _serve  # noqa: E402,F401
 from agentgym.cli import eval as _eval  # noqa: E402,F401
 from agentgym.cli import policy as _policy  # noqa: E402,F401
 from agentgym.cli import train as _train  # noqa: E402,F401
+from agentgym.cli import simulator as _simulator  # noqa: E402,F401
 
 
 def main() -> None:

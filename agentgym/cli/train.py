@@ -17,7 +17,9 @@ console = Console()
 
 @app.command("train")
 def train_cmd(
-    config: Path = typer.Option(..., "--config", "-c", help="YAML preset, e.g. examples/configs/search_small.yaml"),
+    config: Path = typer.Option(
+        ..., "--config", "-c", help="YAML preset, e.g. examples/configs/search_small.yaml"
+    ),
     set_: list[str] = typer.Option([], "--set", help="override a field: section.field=value (repeatable)"),
     out: Path = typer.Option(None, "--out", help="run directory (default runs/<config name>[-quick])"),
     quick: bool = typer.Option(False, "--quick", help="apply the preset's `quick` overrides (a short run)"),

@@ -91,6 +91,14 @@ BUILTINS: list[tuple[str, str, str, tuple[str, ...], str | None, dict[str, Any]]
         "search",
         {},
     ),
+    (
+        "SimSearchQA-v0",
+        "agentgym.envs.sim_search_qa:SimSearchQAEnv",
+        "SearchQA with a ZeroSearch simulated search engine (corpus-grounded or LLM) and a noise curriculum.",
+        ("search",),
+        "search",
+        {},
+    ),
 ]
 
 

@@ -25,6 +25,7 @@ from agentgym.errors import InvalidConfig
 from agentgym.eval.agents import Agent, AgentReply, text_agent
 from agentgym.eval.records import EpisodeRecord, EpisodeStore, StepRecord, read_records, sorted_records
 from agentgym.eval.summary import summarize
+from agentgym.tools.accounting import budget_spent, default_accountant
 
 __all__ = ["EvalConfig", "TaskRef", "plan_tasks", "run_eval", "write_submission"]
 
@@ -236,22 +237,24 @@ def _progress(total: int, done: int, enabled: bool) -> Iterator[Callable[[Episod
 def _run_text(
     agent: Agent, cfg: EvalConfig, jobs: list[tuple[TaskRef, int]], store: EpisodeStore, advance: Callable
 ) -> None:
-    import agentgym
-
     local = threading.local()
     envs: list[Any] = []
 
-    def work(ref: TaskRef, sample: int) -> EpisodeRecord:
+    def work(ref: TaskRef, sample: int) -> EpisodeRecord | None:
         env = getattr(local, "env", None)
         if env is None:
-            env = local.env = agentgym.make(cfg.env_id, **_env_kwargs(cfg))
+            env = local.env = _make_env(cfg)
             envs.append(env)
+        if budget_spent() is not None:
+            return None
         return _priced(run_text_episode(env, agent, ref, sample, cfg), cfg)
 
     with ThreadPoolExecutor(max_workers=cfg.concurrency, thread_name_prefix="agentgym-eval") as pool:
         futures = [pool.submit(work, ref, s) for ref, s in jobs]
         for fut in as_completed(futures):
             rec = fut.result()
+            if rec is None:  # the cost budget is spent: the episode was not run (a rerun resumes it)
+                continue
             store.append(rec)
             advance(rec)
     for env in envs:
@@ -261,15 +264,16 @@ def _run_text(
 def _run_collector(
     cfg: EvalConfig, jobs: list[tuple[TaskRef, int]], store: EpisodeStore, advance: Callable
 ) -> None:
-    import agentgym
     from agentgym.llm import SamplingParams, load_policy
     from agentgym.rollout import Collector, EpisodeStart
 
     policy = load_policy(cfg.model)
     sampling = SamplingParams(temperature=cfg.temperature, max_tokens=cfg.max_tokens, seed=cfg.seed)
     collector = Collector(policy, sampling=sampling, max_turns=cfg.max_turns, num_workers=cfg.concurrency)
-    envs = [agentgym.make(cfg.env_id, **_env_kwargs(cfg)) for _ in range(min(cfg.concurrency, len(jobs)))]
+    envs = [_make_env(cfg) for _ in range(min(cfg.concurrency, len(jobs)))]
     for lo in range(0, len(jobs), len(envs) or 1):
+        if budget_spent() is not None:
+            break
         chunk, t0 = jobs[lo : lo + len(envs)], time.perf_counter()
         starts = [
             EpisodeStart(
@@ -299,6 +303,18 @@ def _env_kwargs(cfg: EvalConfig) -> dict[str, Any]:
     return {**cfg.env_kwargs, **({"split": cfg.split} if cfg.split else {})}
 
 
+def _make_env(cfg: EvalConfig) -> Any:
+    """Build the env and tell it that it is being evaluated: envs with an `on_evaluation()` hook
+    may refuse training-only settings there (SimSearchQA-v0 refuses answer-aware simulators)."""
+    import agentgym
+
+    env = agentgym.make(cfg.env_id, **_env_kwargs(cfg))
+    hook = getattr(env.unwrapped, "on_evaluation", None)
+    if hook is not None:
+        hook()
+    return env
+
+
 def run_eval(cfg: EvalConfig, *, agent: Agent | None = None, progress: bool = True) -> dict[str, Any]:
     """Run (or resume) an evaluation; returns the summary also written to ``OUT/summary.json``.
 
@@ -308,8 +324,6 @@ def run_eval(cfg: EvalConfig, *, agent: Agent | None = None, progress: bool = Tr
             overrides `cfg.model` — for evaluating your own agent code.
         progress: show the live progress bar.
     """
-    import agentgym
-
     out = Path(cfg.out)
     records_path = out / RECORDS_FILE
     if records_path.exists() and not cfg.resume:
@@ -318,7 +332,7 @@ def run_eval(cfg: EvalConfig, *, agent: Agent | None = None, progress: bool = Tr
         )
     out.mkdir(parents=True, exist_ok=True)
     (out / CONFIG_FILE).write_text(json.dumps(asdict(cfg), indent=1, default=str))
-    probe = agentgym.make(cfg.env_id, **_env_kwargs(cfg))
+    probe = _make_env(cfg)
     refs = plan_tasks(probe, cfg)
     probe.close()
     agent = agent or text_agent(cfg.model, temperature=cfg.temperature, max_tokens=cfg.max_tokens)
@@ -340,6 +354,13 @@ def run_eval(cfg: EvalConfig, *, agent: Agent | None = None, progress: bool = Tr
     records = sorted_records(r for r in read_records(records_path) if r.key in keys)
     summary = summarize(records, samples=cfg.samples, seed=cfg.seed)
     summary["run"] = {"env": cfg.env_id, "model": cfg.model, "samples": cfg.samples, "seed": cfg.seed}
+    acct = default_accountant()
+    if acct.snapshot():  # external calls made in this process (web, simulator, hosted APIs)
+        summary["cost"] = acct.totals()
+    stopped = budget_spent(acct)
+    if stopped is not None:
+        log.warning("evaluation stopped early, %d of %d episodes done: %s", len(records), total, stopped)
+        summary["run"]["stopped"] = stopped
     if cfg.judge:
         from agentgym.eval.judge import judge_run
         from agentgym.llm import load_policy

@@ -14,6 +14,7 @@ import json
 import logging
 import random
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +22,7 @@ import httpx
 
 from agentgym.errors import ProviderError
 from agentgym.llm.base import Completion, SamplingParams
+from agentgym.tools.accounting import default_accountant
 
 __all__ = ["OpenAIChat", "completion_to_action"]
 
@@ -40,6 +42,7 @@ class OpenAIChat:
         backoff: first backoff in seconds (doubles per retry, with jitter).
         max_concurrency: requests in flight at once.
         tokenizer: a path/name or tokenizer object; gives `generate()` a `chat` formatter.
+        service: name its requests are recorded under on `agentgym.tools.accounting.default_accountant()`.
     """
 
     def __init__(
@@ -53,6 +56,7 @@ class OpenAIChat:
         backoff: float = 0.5,
         max_concurrency: int = 8,
         tokenizer: Any = None,
+        service: str = "openai",
     ):
         url = base_url.rstrip("/")
         self.base_url = url if url.endswith("/v1") else url + "/v1"
@@ -62,6 +66,7 @@ class OpenAIChat:
         self.backoff = backoff
         self.max_concurrency = max_concurrency
         self._model = model
+        self.service = service
         self.usage: dict[str, int] = {"prompt_tokens": 0, "completion_tokens": 0, "requests": 0, "retries": 0}
         self._lock = threading.Lock()
         self.tokenizer = _load_tokenizer(tokenizer)
@@ -81,6 +86,7 @@ class OpenAIChat:
 
     async def _post(self, client: httpx.AsyncClient, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         last = ""
+        t0 = time.perf_counter()
         for attempt in range(self.max_retries + 1):
             if attempt:
                 with self._lock:
@@ -96,13 +102,22 @@ class OpenAIChat:
                 await asyncio.sleep(self._delay(attempt, r.headers.get("retry-after")))
                 continue
             if r.status_code >= 400:
+                default_accountant().record(self.service, latency_s=time.perf_counter() - t0, error=True)
                 raise ProviderError(f"{self.base_url}{path} answered HTTP {r.status_code}: {r.text[:500]}")
             data = r.json()
             with self._lock:
                 self.usage["requests"] += 1
                 for k in ("prompt_tokens", "completion_tokens"):
                     self.usage[k] += int((data.get("usage") or {}).get(k) or 0)
+            usage = data.get("usage") or {}
+            default_accountant().record(
+                self.service,
+                latency_s=time.perf_counter() - t0,
+                tokens_in=int(usage.get("prompt_tokens") or 0),
+                tokens_out=int(usage.get("completion_tokens") or 0),
+            )
             return data
+        default_accountant().record(self.service, latency_s=time.perf_counter() - t0, error=True)
         raise ProviderError(
             f"{self.base_url}{path} failed after {self.max_retries + 1} attempts (last: {last}); "
             "check that the server is up, or raise max_retries/timeout"
@@ -184,6 +199,7 @@ class OpenAIChat:
         tools: list[dict[str, Any]] | None = None,
     ) -> list[Completion]:
         """One assistant message per conversation (`sampling.n` ignored); failures come back as `finish_reason="error"`."""
+        default_accountant().check_budget()
         sp = sampling or SamplingParams()
         payloads = []
         for i, msgs in enumerate(conversations):
@@ -197,6 +213,7 @@ class OpenAIChat:
         self, prompts: list[list[int]], sampling: SamplingParams, *, seeds: list[int] | None = None
     ) -> list[Completion]:
         """Token ids in, token ids out via `/v1/completions` (vLLM's `return_tokens_as_token_ids`)."""
+        default_accountant().check_budget()
         payloads = []
         for i, ids in enumerate(prompts):
             for j in range(sampling.n):

@@ -21,7 +21,15 @@ from dataclasses import dataclass, field
 
 from agentgym.errors import AgentGymError
 
-__all__ = ["Accountant", "BudgetExceeded", "Price", "ServiceTotals", "default_accountant", "set_default_accountant"]
+__all__ = [
+    "Accountant",
+    "BudgetExceeded",
+    "Price",
+    "ServiceTotals",
+    "budget_spent",
+    "default_accountant",
+    "set_default_accountant",
+]
 
 
 class BudgetExceeded(AgentGymError):
@@ -130,6 +138,15 @@ def set_default_accountant(acct: Accountant) -> Accountant:
     global _default
     old, _default = _default, acct
     return old
+
+
+def budget_spent(acct: Accountant | None = None) -> str | None:
+    """Why the budget stops the run (the `BudgetExceeded` message), or None while money is left."""
+    try:
+        (acct or default_accountant()).check_budget()
+    except BudgetExceeded as exc:
+        return str(exc)
+    return None
 
 
 @contextmanager

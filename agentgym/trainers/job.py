@@ -41,13 +41,17 @@ def warm_start(cfg: RunConfig, policy: Any, out: Path) -> Any:
 
     ws = cfg.warm_start
     if ws.checkpoint:
-        return HFPolicy.from_pretrained(ws.checkpoint, dtype=cfg.model.dtype, **({"device": cfg.model.device} if cfg.model.device else {}))
+        return HFPolicy.from_pretrained(
+            ws.checkpoint, dtype=cfg.model.dtype, **({"device": cfg.model.device} if cfg.model.device else {})
+        )
     if ws.episodes == 0:
         return policy
     final = out / "sft" / "final"
     if (final / "config.json").exists():  # resumed run: the warm start is already done
         log.info("reusing warm start %s", final)
-        return HFPolicy.from_pretrained(final, dtype=cfg.model.dtype, **({"device": cfg.model.device} if cfg.model.device else {}))
+        return HFPolicy.from_pretrained(
+            final, dtype=cfg.model.dtype, **({"device": cfg.model.device} if cfg.model.device else {})
+        )
     from agentgym.rollout import collect_demos
     from agentgym.trainers.sft import SFTConfig, SFTTrainer
 
@@ -88,7 +92,11 @@ def plot_curve(records: list[dict[str, Any]], path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4))
-    for key, label in (("rollout/reward/mean", "train reward"), ("rollout/success/mean", "train success"), ("eval/success/mean", "held-out success")):
+    for key, label in (
+        ("rollout/reward/mean", "train reward"),
+        ("rollout/success/mean", "train success"),
+        ("eval/success/mean", "held-out success"),
+    ):
         pts = [(r["step"], r[key]) for r in records if r.get(key) is not None]
         if pts:
             xs, ys = zip(*pts, strict=True)
@@ -102,7 +110,9 @@ def plot_curve(records: list[dict[str, Any]], path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def run_training(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, accelerator: Any = None) -> dict[str, Any]:
+def run_training(
+    cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, accelerator: Any = None
+) -> dict[str, Any]:
     """Run the whole job; returns the summary (also written to summary.json)."""
     from agentgym.trainers.logger import read_metrics
     from agentgym.trainers.trainer import Trainer
@@ -121,7 +131,11 @@ def run_training(cfg: RunConfig, out_dir: str | Path, *, resume: bool = False, a
         return {}
     policy.save_pretrained(out / "final")
     records = read_metrics(out / "metrics.jsonl")
-    summary = {"algorithm": cfg.algorithm.name, "envs": [e.id for e in cfg.envs], **summarize(records, time.perf_counter() - t0)}
+    summary = {
+        "algorithm": cfg.algorithm.name,
+        "envs": [e.id for e in cfg.envs],
+        **summarize(records, time.perf_counter() - t0),
+    }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     plot_curve(records, out / "curve.png", f"{cfg.algorithm.name} on {', '.join(e.id for e in cfg.envs)}")
     return summary

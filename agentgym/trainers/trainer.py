@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 
+from agentgym.tools.accounting import budget_spent, default_accountant
 from agentgym.trainers.algorithm import Algorithm, Batch, LossContext, ModelOutput, get_algorithm
 from agentgym.trainers.checkpoint import (
     capture_rng,
@@ -35,6 +36,11 @@ from agentgym.trainers.schedules import lr_multiplier
 __all__ = ["Trainer"]
 
 log = logging.getLogger(__name__)
+
+
+def _external_calls() -> int:
+    """Calls recorded so far on the process-wide accountant (web search, simulators, hosted APIs)."""
+    return sum(t.calls for t in default_accountant().snapshot().values())
 
 
 def _chunks(idx: torch.Tensor, n: int) -> list[torch.Tensor]:
@@ -60,6 +66,7 @@ class Trainer:
         self.world = accelerator.num_processes if accelerator else 1
         self.algo: Algorithm = get_algorithm(cfg.algorithm.name)(cfg.algorithm, total_steps=self.tc.steps)
         self.step = 0
+        self._calls_at_start = _external_calls()
         torch.manual_seed(self.tc.seed)
         model = policy.model
         model.eval()  # no dropout: old/new log-probs must agree at ratio 1
@@ -135,6 +142,10 @@ class Trainer:
         """This process's rollouts for `step` and the task of each (gold answers for IGPO)."""
         trajs, tasks = [], []
         for k, pool in enumerate(self.pools):
+            for env in pool.train_envs:  # curricula that live in the env (SimSearchQA-v0's noise)
+                hook = getattr(env.unwrapped, "set_training_progress", None)
+                if hook is not None:
+                    hook(step, self.tc.steps)
             seeds = step_seeds(self.tc.seed, step, k, pool.n_prompts, self.tc.eval_seed_offset)[
                 self.rank :: self.world
             ]
@@ -341,6 +352,8 @@ class Trainer:
             "perf/rollout_s": t1 - t0, "perf/update_s": t2 - t1, "perf/step_s": t2 - t0,
             "perf/tokens_per_s": tokens / max(t2 - t0, 1e-9),
         })  # fmt: skip
+        if _external_calls() > self._calls_at_start:  # this run called paid services: log the totals
+            metrics.update(default_accountant().totals())
         self.algo.on_step_end(self.step, metrics)
         return metrics
 
@@ -400,8 +413,13 @@ class Trainer:
             records.append(self._log(self.step, metrics))
             bar.update(1)
             bar.set_postfix(reward=f"{metrics.get('rollout/reward/mean', 0):.3f}")
-            if (tc.save_every > 0 and self.step % tc.save_every == 0) or self.step == tc.steps:
+            stopped = budget_spent()  # a spent cost budget ends the run cleanly, with a checkpoint
+            if stopped is not None:
+                log.warning("stopping the run at step %d of %d: %s", self.step, tc.steps, stopped)
+            if stopped or (tc.save_every > 0 and self.step % tc.save_every == 0) or self.step == tc.steps:
                 self.save()
+            if stopped:
+                break
         bar.close()
         for pool in self.pools:
             pool.close()

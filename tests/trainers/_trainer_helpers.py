@@ -12,4 +12,11 @@ def small_run(**trainer):
     }  # fmt: skip
     base.update(trainer)
     algo = base.pop("algorithm", {"name": "grpo", "entropy_coef": 0.01})
-    return RunConfig.from_dict({"model": {"spec": "tiny"}, "envs": [{"id": "Calculator-v0", "kwargs": {"difficulty": 1}}], "trainer": base, "algorithm": algo})
+    return RunConfig.from_dict(
+        {
+            "model": {"spec": "tiny"},
+            "envs": [{"id": "Calculator-v0", "kwargs": {"difficulty": 1}}],
+            "trainer": base,
+            "algorithm": algo,
+        }
+    )

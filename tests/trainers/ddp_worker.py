@@ -30,7 +30,11 @@ def main(out: str) -> None:
         accel = Accelerator(cpu=True)
     policy = load_policy("tiny", device="cpu")
     start = {k: v.detach().clone() for k, v in policy.model.state_dict().items()}
-    cfg = small_run(prompts_per_step=4, micro_batch_size=2, algorithm={"name": "grpo", "kl_coef": 0.0, "entropy_coef": 0.01})
+    cfg = small_run(
+        prompts_per_step=4,
+        micro_batch_size=2,
+        algorithm={"name": "grpo", "kl_coef": 0.0, "entropy_coef": 0.01},
+    )
     with tempfile.TemporaryDirectory() as tmp:
         # Sample the whole global batch identically on every rank, then keep this rank's groups.
         trajs, tasks = Trainer(cfg, policy, Path(tmp) / "sampler").sample(0)
@@ -48,7 +52,13 @@ def main(out: str) -> None:
     if tr.rank == 0:
         state = {k: v.detach().clone() for k, v in policy.model.state_dict().items()}
         state.update({"__start__" + k: v for k, v in start.items()})
-        state.update({"__grad__" + n: p.grad.detach().clone() for n, p in policy.model.named_parameters() if p.grad is not None})
+        state.update(
+            {
+                "__grad__" + n: p.grad.detach().clone()
+                for n, p in policy.model.named_parameters()
+                if p.grad is not None
+            }
+        )
         torch.save(state, out)
 
 

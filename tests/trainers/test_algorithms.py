@@ -20,8 +20,17 @@ from agentgym.trainers.ppo import PPO, PPOConfig, turn_level_gae
 
 def _traj(turn_rewards, observations=None, first="q"):
     observations = observations or [f"o{i}" for i in range(len(turn_rewards))]
-    turns = [SimpleNamespace(reward=r, observation=o, info={}, action_ids=[1, 2], observation_ids=[3]) for r, o in zip(turn_rewards, observations, strict=True)]
-    return SimpleNamespace(turns=turns, total_reward=float(sum(turn_rewards)), first_observation=first, reset_info={}, prompt_ids=[0])
+    turns = [
+        SimpleNamespace(reward=r, observation=o, info={}, action_ids=[1, 2], observation_ids=[3])
+        for r, o in zip(turn_rewards, observations, strict=True)
+    ]
+    return SimpleNamespace(
+        turns=turns,
+        total_reward=float(sum(turn_rewards)),
+        first_observation=first,
+        reset_info={},
+        prompt_ids=[0],
+    )
 
 
 def _tensors(trajs):
@@ -105,7 +114,7 @@ def test_ppo_turn_gae_equals_gae_over_turns():
     values = torch.rand(t["loss_mask"].shape, generator=g, dtype=torch.float64)
     rewards = torch.zeros_like(values)
     rewards[0, 8], rewards[1, 5] = 1.0, 0.5  # on the last policy token of the last turn
-    adv, ret = turn_level_gae(rewards, values, t["turn_index"], t["loss_mask"], gamma=0.9, lam=0.8)
+    adv, _ret = turn_level_gae(rewards, values, t["turn_index"], t["loss_mask"], gamma=0.9, lam=0.8)
     ref, _ = gae(torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64), values[0, [1, 4, 7]], gamma=0.9, lam=0.8)
     assert adv[0, [1, 2, 4, 5, 7, 8]].tolist() == pytest.approx(ref.repeat_interleave(2).tolist())
     assert adv[0, 3] == 0 and torch.all(adv[t["loss_mask"] == 0] == 0)
@@ -115,7 +124,13 @@ def test_ppo_turn_gae_equals_gae_over_turns():
 
 
 def _ctx(mask):
-    return LossContext(num_tokens=float(mask.sum()), num_seqs=float(mask.shape[0]), norm_const=float(mask.shape[1]), step=0, total_steps=10)
+    return LossContext(
+        num_tokens=float(mask.sum()),
+        num_seqs=float(mask.shape[0]),
+        norm_const=float(mask.shape[1]),
+        step=0,
+        total_steps=10,
+    )
 
 
 def test_epo_band_penalty_carries_gradient_and_history_window():
@@ -141,6 +156,11 @@ def test_shared_loss_all_equal_rewards_and_empty_mask(algo):
     assert torch.all(adv == 0) and torch.isfinite(adv).all()
     empty = torch.zeros_like(t["loss_mask"])
     lp = torch.randn(empty.shape, requires_grad=True)
-    mb = {"loss_mask": empty, "old_logprobs": torch.randn(empty.shape), "advantages": torch.randn(empty.shape), "ref_logprobs": torch.randn(empty.shape)}
+    mb = {
+        "loss_mask": empty,
+        "old_logprobs": torch.randn(empty.shape),
+        "advantages": torch.randn(empty.shape),
+        "ref_logprobs": torch.randn(empty.shape),
+    }
     loss, metrics = algo.loss(ModelOutput(lp, torch.rand(empty.shape)), mb, _ctx(empty))
     assert float(loss) == 0.0 and all(math.isfinite(v) for v in metrics.values())

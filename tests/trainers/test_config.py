@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from agentgym.errors import InvalidConfig
-from agentgym.trainers.algorithm import Algorithm, AlgorithmConfig, algorithm_names, get_algorithm, register_algorithm
+from agentgym.trainers.algorithm import (
+    Algorithm,
+    AlgorithmConfig,
+    algorithm_names,
+    get_algorithm,
+    register_algorithm,
+)
 from agentgym.trainers.config import field_docs
 from agentgym.trainers.run_config import RunConfig, TrainerConfig, load_run_config
 
@@ -26,7 +32,9 @@ def test_presets_load_and_quick_is_shorter(path):
 def test_overrides_and_types(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text("envs: [{id: Calculator-v0}]\nalgorithm: {name: igpo}\n")
-    cfg = load_run_config(p, ["trainer.lr=1e-5", "algorithm.norm=separate", "envs.0.weight=2", "trainer.max_turns=null"])
+    cfg = load_run_config(
+        p, ["trainer.lr=1e-5", "algorithm.norm=separate", "envs.0.weight=2", "trainer.max_turns=null"]
+    )
     assert cfg.trainer.lr == 1e-5 and cfg.algorithm.norm == "separate" and cfg.envs[0].weight == 2.0
     assert cfg.trainer.max_turns is None
 

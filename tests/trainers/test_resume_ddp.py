@@ -75,9 +75,25 @@ def test_resume_refuses_a_corrupt_checkpoint(tmp_path):
 
 def test_two_process_ddp_matches_one_process(tmp_path):
     worker = Path(__file__).with_name("ddp_worker.py")
-    single = subprocess.run([sys.executable, str(worker), str(tmp_path / "single.pt")], env=ENV, capture_output=True, text=True, timeout=900)
+    single = subprocess.run(
+        [sys.executable, str(worker), str(tmp_path / "single.pt")],
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert single.returncode == 0, single.stderr[-3000:]
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29517", str(worker), str(tmp_path / "ddp.pt")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--master_port",
+        "29517",
+        str(worker),
+        str(tmp_path / "ddp.pt"),
+    ]
     ddp = subprocess.run(cmd, env=ENV, capture_output=True, text=True, timeout=900)
     assert ddp.returncode == 0, ddp.stderr[-3000:]
     import torch
@@ -88,7 +104,10 @@ def test_two_process_ddp_matches_one_process(tmp_path):
     assert grads, "no gradients were saved"
     scale = max(a[k].abs().max().item() for k in grads)
     gdiff = max((a[k] - b[k]).abs().max().item() for k in grads)
-    assert scale > 0 and gdiff <= 1e-4 * scale, (gdiff, scale)  # DDP-averaged gradient == one-process gradient
+    assert scale > 0 and gdiff <= 1e-4 * scale, (
+        gdiff,
+        scale,
+    )  # DDP-averaged gradient == one-process gradient
     params = [k for k in a if not k.startswith("__")]
     moved = max((a[k] - a["__start__" + k]).abs().max().item() for k in params)
     pdiff = max((a[k] - b[k]).abs().max().item() for k in params)

@@ -22,7 +22,9 @@ def documented_keys() -> set[str]:
 
 
 def _matches(key: str, documented: set[str]) -> bool:
-    return key in documented or any(re.fullmatch(d.replace("<env>", "[^/]+"), key) for d in documented if "<env>" in d)
+    return key in documented or any(
+        re.fullmatch(d.replace("<env>", "[^/]+"), key) for d in documented if "<env>" in d
+    )
 
 
 def test_steps_change_parameters_and_emit_documented_metrics(tiny_policy, tmp_path):
@@ -36,13 +38,24 @@ def test_steps_change_parameters_and_emit_documented_metrics(tiny_policy, tmp_pa
     emitted = {k for r in records for k in r if k != "step"}
     undocumented = sorted(k for k in emitted if not _matches(k, documented))
     assert not undocumented, f"metrics missing from docs/metrics.md: {undocumented}"
-    assert {"rollout/reward/mean", "train/loss/policy", "train/clip_frac", "train/approx_kl", "train/entropy", "train/grad_norm", "perf/tokens_per_s", "eval/success/mean"} <= emitted
+    assert {
+        "rollout/reward/mean",
+        "train/loss/policy",
+        "train/clip_frac",
+        "train/approx_kl",
+        "train/entropy",
+        "train/grad_norm",
+        "perf/tokens_per_s",
+        "eval/success/mean",
+    } <= emitted
     assert (tmp_path / "metrics.jsonl").read_text().count("\n") == 3
     assert latest_checkpoint(tmp_path).name == "ckpt-000002"
 
 
 def _update_once(policy, batch_trajs, tasks, micro, tmp_path):
-    tr = Trainer(small_run(micro_batch_size=micro, algorithm={"name": "grpo", "kl_coef": 0.0}), policy, tmp_path)
+    tr = Trainer(
+        small_run(micro_batch_size=micro, algorithm={"name": "grpo", "kl_coef": 0.0}), policy, tmp_path
+    )
     batch = tr.make_batch(batch_trajs, tasks, 0)
     tr._score_batch(batch)
     batch.tensors["advantages"] = tr.algo.advantages(batch)
@@ -87,5 +100,5 @@ def test_checkpoint_round_trip_and_corruption(tmp_path):
     (tmp_path / "ckpt-000004" / "COMPLETE").unlink()  # save interrupted before the marker
     with pytest.raises(CheckpointError, match="COMPLETE marker"):
         load_checkpoint(tmp_path / "ckpt-000004")
-    with pytest.raises(CheckpointError, match="no state.pt"):
+    with pytest.raises(CheckpointError, match=r"no state\.pt"):
         load_checkpoint(tmp_path / "missing")

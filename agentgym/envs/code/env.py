@@ -38,22 +38,24 @@ __all__ = ["CodeEnv", "load_tasks"]
 log = logging.getLogger(__name__)
 
 
-def load_tasks(tasks: str | Path | Sequence[Task | dict[str, Any]]) -> list[Task] | None:
-    """Resolve the `tasks=` argument; None means the generated set."""
+def load_tasks(
+    tasks: str | Path | Sequence[Task | dict[str, Any]], *, split: bool = False
+) -> list[Task] | None:
+    """Resolve the `tasks=` argument; None means the generated set (`split`: per-assert HumanEval tests)."""
     if isinstance(tasks, (str, Path)):
         name = str(tasks)
         if name == "generated":
             return None
         if name == "humaneval":
-            return load_humaneval()
+            return load_humaneval(split=split)
         if name.startswith("mbpp:"):
             return load_mbpp_jsonl(name[5:])
         if name.startswith("humaneval:"):
-            return load_humaneval_jsonl(name[10:])
+            return load_humaneval_jsonl(name[10:], split=split)
         if Path(name).exists():
             with open(name, encoding="utf-8") as f:
                 head = f.readline()
-            return load_mbpp_jsonl(name) if '"test_list"' in head else load_humaneval_jsonl(name)
+            return load_mbpp_jsonl(name) if '"test_list"' in head else load_humaneval_jsonl(name, split=split)
         raise InvalidConfig(
             f"tasks must be 'generated', 'humaneval', a JSONL path, 'mbpp:PATH', 'humaneval:PATH' or a list of tasks; got {name!r}"
         )
@@ -76,7 +78,18 @@ class _Shared:
 
 
 class CodeEnv(ToolEnv):
-    """Write a function that passes hidden tests; a sandboxed `python` tool is available."""
+    """Write a function that passes hidden tests; a sandboxed `python` tool is available.
+
+    Args:
+        tasks: "generated" (default), "humaneval", a HumanEval/MBPP JSONL path ("mbpp:PATH" and
+            "humaneval:PATH" force the format), or a list of `Task`s / task dicts.
+        difficulty: level or (lo, hi) range, 1..4, of the generated set.
+        backend: sandbox backend when `sandbox` is not given ("process" or "docker").
+        sandbox: a sandbox to share (the env then does not close it).
+        test_timeout: seconds per hidden test.
+        split_tests: count each assert of a HumanEval `check` as its own test (partial credit).
+        sandbox_options: limits/options for `make_sandbox` (default timeout 10 s per cell).
+    """
 
     instructions = (
         "Write a Python function that solves the task. You may run code with the python tool (a persistent "
@@ -93,6 +106,7 @@ class CodeEnv(ToolEnv):
         backend: str = "process",
         sandbox: Sandbox | None = None,
         test_timeout: float = 5.0,
+        split_tests: bool = False,
         sandbox_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ):
@@ -102,7 +116,7 @@ class CodeEnv(ToolEnv):
                 f"difficulty must be an int or (lo, hi) range within 1..4, got {difficulty!r}"
             )
         self.difficulty = (int(lo), int(hi))
-        self.tasks = load_tasks(tasks)
+        self.tasks = load_tasks(tasks, split=split_tests)
         self._by_id = {t.id: t for t in self.tasks or []}
         self.test_timeout = test_timeout
         options = {"timeout": 10.0, **(sandbox_options or {})}

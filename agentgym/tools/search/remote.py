@@ -8,12 +8,14 @@ to the agent as an error observation.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
 from agentgym.errors import ToolError
+from agentgym.tools.accounting import default_accountant
 from agentgym.tools.search.base import BaseRetriever, Doc
 
 __all__ = ["RemoteRetriever", "parse_search_r1"]
@@ -64,19 +66,26 @@ class RemoteRetriever(BaseRetriever):
         if not queries:
             return []
         body = {"queries": list(queries), "topk": int(k), "return_scores": True}
+        acct = default_accountant()
+        acct.check_budget()
         last: Exception | None = None
+        t0 = time.perf_counter()
         for _ in range(self.retries + 1):
             try:
                 resp = self._client.post("/retrieve", json=body)
                 resp.raise_for_status()
-                return parse_search_r1(resp.json(), len(queries))
+                docs = parse_search_r1(resp.json(), len(queries))
+                acct.record("remote", latency_s=time.perf_counter() - t0, calls=len(queries))
+                return docs
             except httpx.HTTPStatusError as exc:
+                acct.record("remote", latency_s=time.perf_counter() - t0, calls=len(queries), error=True)
                 raise ToolError(
                     f"retrieval server {self.url} answered HTTP {exc.response.status_code}: "
                     f"{exc.response.text[:200]}"
                 ) from exc
             except (httpx.TransportError, ValueError) as exc:
                 last = exc
+        acct.record("remote", latency_s=time.perf_counter() - t0, calls=len(queries), error=True)
         raise ToolError(
             f"retrieval server {self.url} unreachable ({type(last).__name__}: {last}); "
             "start one with `agentgym retriever serve --index DIR`"

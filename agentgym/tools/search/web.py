@@ -16,6 +16,7 @@ import time
 from collections.abc import Sequence
 
 from agentgym.errors import ToolError
+from agentgym.tools.accounting import default_accountant
 from agentgym.tools.search.base import BaseRetriever, Doc
 
 __all__ = ["WebRetriever"]
@@ -68,6 +69,9 @@ class WebRetriever(BaseRetriever):
     def search(self, query: str, k: int = 3) -> list[Doc]:
         from ddgs.exceptions import DDGSException, RatelimitException, TimeoutException
 
+        acct = default_accountant()
+        acct.check_budget()
+        t0 = time.perf_counter()
         deadline = time.monotonic() + self.timeout
         last: Exception | None = None
         for attempt in range(self.retries + 1):
@@ -77,7 +81,9 @@ class WebRetriever(BaseRetriever):
             self._wait_turn()
             future = self._pool.submit(self._query, query, k, remaining)
             try:
-                return future.result(timeout=max(0.01, deadline - time.monotonic()))
+                docs = future.result(timeout=max(0.01, deadline - time.monotonic()))
+                acct.record("web", latency_s=time.perf_counter() - t0)
+                return docs
             except cf.TimeoutError:
                 future.cancel()
                 last = TimeoutError(f"no answer within {self.timeout:g} s")
@@ -86,11 +92,13 @@ class WebRetriever(BaseRetriever):
                 last = exc
             except DDGSException as exc:
                 if "no results" in str(exc).lower():
+                    acct.record("web", latency_s=time.perf_counter() - t0)
                     return []
                 last = exc
                 if any(m in str(exc).lower() for m in _OFFLINE_MARKERS):
                     break  # no network: retrying cannot help
             time.sleep(min(self.backoff * 2**attempt, max(0.0, deadline - time.monotonic())))
+        acct.record("web", latency_s=time.perf_counter() - t0, error=True)
         raise ToolError(
             f"web search failed for {query!r}: {type(last).__name__}: {str(last)[:200]}. "
             "The web backend needs internet access; offline, use a local index (kind='bm25' or 'dense')."

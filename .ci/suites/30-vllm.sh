@@ -5,8 +5,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 PIP_DISABLE_PIP_VERSION_CHECK=1 VLLM_CPU_KVCACHE_SPACE=1
-export AGENTGYM_CACHE="${AGENTGYM_CACHE:-$PWD/.cache-vllm}"
-VENV=.venv-vllm
+# its own model cache: the tokenizer there is trained without the search extra's envs
+export AGENTGYM_CACHE="${VLLM_AGENTGYM_CACHE:-$HOME/.cache/agentgym-vllm}"
+VENV="${VLLM_VENV:-.venv-vllm}"
 if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV" || { echo "SKIP vllm suite: cannot create a venv"; exit 0; }
 fi

@@ -69,6 +69,7 @@ class RayEnvPool:
         address: Ray cluster address (`ray.init(address=...)`); None starts or joins a local Ray.
         num_cpus_per_worker: CPUs Ray reserves per actor.
         ray_init_kwargs: extra `ray.init` kwargs when this pool starts Ray.
+        startup_timeout: seconds to wait for the actors to be placed and started.
 
     >>> pool = RayEnvPool("Calculator-v0", num_workers=2)  # doctest: +SKIP
     >>> envs = pool.make_envs(8)  # doctest: +SKIP
@@ -84,6 +85,7 @@ class RayEnvPool:
         address: str | None = None,
         num_cpus_per_worker: float = 1.0,
         ray_init_kwargs: dict[str, Any] | None = None,
+        startup_timeout: float = 120.0,
     ):
         if num_workers < 1:
             raise InvalidConfig(f"num_workers must be >= 1, got {num_workers}")
@@ -101,7 +103,16 @@ class RayEnvPool:
         self.restarts = 0
         self.failed_calls = 0
         self._envs = 0
-        self._ray.get([w.actor.ping.remote() for w in self._workers])  # fail now if actors cannot start
+        try:  # fail now, with advice, if the actors cannot be placed
+            self._ray.get([w.actor.ping.remote() for w in self._workers], timeout=startup_timeout)
+        except self._ray.exceptions.GetTimeoutError:
+            self.close()
+            free = ray.available_resources().get("CPU", 0)
+            raise ProviderError(
+                f"Ray did not start {num_workers} env workers ({num_cpus_per_worker:g} CPU each) within "
+                f"{startup_timeout:g} s; the cluster has {free:g} CPUs free. Use fewer workers, a smaller "
+                "num_cpus_per_worker (0 is allowed for light envs), or a larger cluster."
+            ) from None
 
     def _start_actor(self) -> Any:
         return self._actor_cls.remote(self.env, self.env_kwargs)
@@ -342,7 +353,13 @@ class EnvProxy(Env):
 
 
 def make_envs(
-    env_id: str, n: int, *, env_workers: int = 0, ray_address: str | None = None, **env_kwargs: Any
+    env_id: str,
+    n: int,
+    *,
+    env_workers: int = 0,
+    ray_address: str | None = None,
+    num_cpus_per_worker: float = 1.0,
+    **env_kwargs: Any,
 ) -> list[gymnasium.Env]:
     """`n` envs for a collector: local ones, or proxies on `env_workers` Ray actors.
 
@@ -352,5 +369,11 @@ def make_envs(
         import agentgym
 
         return [agentgym.make(env_id, **env_kwargs) for _ in range(n)]
-    pool = RayEnvPool(env_id, env_workers, env_kwargs=env_kwargs, address=ray_address)
+    pool = RayEnvPool(
+        env_id,
+        env_workers,
+        env_kwargs=env_kwargs,
+        address=ray_address,
+        num_cpus_per_worker=num_cpus_per_worker,
+    )
     return list(pool.make_envs(n))

@@ -55,11 +55,22 @@ class Trainer:
         policy: the policy to train (already warm-started); the reference model for KL is a frozen copy.
         out_dir: run directory (metrics.jsonl, checkpoints, summary).
         accelerator: an `accelerate.Accelerator` for multi-process runs; None = single process.
+        rollout_engine: an LLM with `load_weights(state_dict)` (e.g. `VLLMEngine`) that samples the
+            rollouts instead of `policy`; it receives the updated weights after every step.
     """
 
-    def __init__(self, cfg: RunConfig, policy: Any, out_dir: str | Path, *, accelerator: Any = None):
+    def __init__(
+        self,
+        cfg: RunConfig,
+        policy: Any,
+        out_dir: str | Path,
+        *,
+        accelerator: Any = None,
+        rollout_engine: Any = None,
+    ):
         self.cfg, self.tc = cfg, cfg.trainer
         self.policy = policy
+        self.engine = rollout_engine  # e.g. VLLMEngine: samples, gets the weights after every update
         self.out = Path(out_dir)
         self.accel = accelerator
         self.rank = accelerator.process_index if accelerator else 0
@@ -131,7 +142,7 @@ class Trainer:
         from agentgym.rollout import Collector
 
         col = Collector(
-            self.policy,
+            self.engine or self.policy,
             sampling=sampling,
             max_turns=self.tc.max_turns,
             max_context_tokens=self.tc.max_context_tokens,
@@ -345,6 +356,8 @@ class Trainer:
             metrics.update(self.update(batch))
         self.scheduler.step()
         self.step += 1
+        if self.engine is not None:
+            self.engine.load_weights(self.policy.model.state_dict())
         t2 = time.perf_counter()
         tokens = sum(len(t) for t in batch.trajectories)
         metrics.update({
@@ -391,6 +404,8 @@ class Trainer:
         if path is None:
             return False
         self.load_state_dict(load_checkpoint(path))
+        if self.engine is not None:
+            self.engine.load_weights(self.policy.model.state_dict())
         if self.logger is not None:
             self.logger.truncate_after(self.step)
         log.info("resumed from %s at step %d", path, self.step)

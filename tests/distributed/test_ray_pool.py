@@ -16,8 +16,9 @@ ray = pytest.importorskip("ray", reason="the Ray pool tests need the `ray` extra
 
 import agentgym  # noqa: E402
 from agentgym.core.checks import GARBAGE_ACTIONS  # noqa: E402
-from agentgym.distributed import EnvProxy, EnvWorkerCrashed  # noqa: E402
+from agentgym.distributed import EnvProxy, EnvWorkerCrashed, RayEnvPool  # noqa: E402
 from agentgym.distributed.worker import EnvWorker  # noqa: E402
+from agentgym.errors import ProviderError  # noqa: E402
 
 SMALL_GARBAGE = [a for a in GARBAGE_ACTIONS if len(a) < 1000]
 
@@ -113,7 +114,14 @@ def test_make_envs_local_or_on_ray(pool):
 
     local = make_envs("Calculator-v0", 2)
     assert all(not isinstance(e.unwrapped, EnvProxy) for e in local)
-    remote = make_envs("Calculator-v0", 3, env_workers=1)
+    remote = make_envs(
+        "Calculator-v0", 3, env_workers=1, num_cpus_per_worker=0
+    )  # the fixture's pool holds both CPUs
     assert all(isinstance(e, EnvProxy) for e in remote) and len({e.worker for e in remote}) == 1
     assert remote[0].reset(seed=3) == local[0].reset(seed=3)
     remote[0].pool.close()
+
+
+def test_unplaceable_workers_fail_fast_with_advice(pool):
+    with pytest.raises(ProviderError, match="CPUs free"):
+        RayEnvPool("Calculator-v0", num_workers=1, num_cpus_per_worker=64, startup_timeout=1)

@@ -176,3 +176,15 @@ def test_cli_refuses_open_bind_without_token(monkeypatch):
     result = CliRunner().invoke(app, ["serve", "Calculator-v0", "--host", "0.0.0.0"])
     assert result.exit_code == 2
     assert "refusing to bind to 0.0.0.0 without a token" in result.output + (result.stderr or "")
+
+
+def test_background_sweeper_evicts_idle_sessions():
+    import time
+
+    with _client(idle_timeout=0.2, sweep_interval=0.05) as c:
+        sid = c.post("/v1/sessions", json={"env_id": "Calculator-v0"}).json()["session_id"]
+        deadline = time.monotonic() + 10
+        while c.get("/health").json()["sessions"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert c.post(f"/v1/sessions/{sid}/step", json={"action": "x"}).status_code == 404
+        assert c.app.state.store.evicted == 1

@@ -79,3 +79,12 @@ def test_noisy_fraction_matches_p_over_10000_calls(world, bm25, p):
     stats = sim.stats
     assert stats["calls"] == 10_000
     assert abs(stats["noisy_fraction"] - p) < 0.02
+
+
+def test_make_retriever_builds_an_uncached_simulator(world):
+    from agentgym.tools.search import make_retriever
+
+    sim = make_retriever("simulated", corpus=world, p_start=1.0, p_end=1.0, seed=5)
+    assert isinstance(sim, CorpusSimulator)
+    a, b = sim.search("painter", 3), sim.search("painter", 3)
+    assert sim.stats["calls"] == 2 and all(d.meta["simulated"] == "noisy" for d in a + b)

@@ -90,3 +90,16 @@ def test_agentgym_eval_refuses_answer_aware_and_runs_blind(tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         summary = run_eval(cfg, progress=False)
     assert summary["overall"]["episodes"] == 3 and summary["overall"]["success_rate"] == 1.0
+
+
+def test_the_docs_example_runs():
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "simulated_search.md").read_text()
+    block = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    scope: dict = {}
+    exec(compile(block, "simulated_search.md", "exec"), scope)
+    assert scope["sim"].noise_p == pytest.approx(0.1667, abs=1e-4)
+    assert len(scope["docs"]) == 3 and scope["sim"].stats["calls"] == 1
+    assert scope["llm"].grounding == "blind"

@@ -34,11 +34,11 @@ def test_cli_builds_data_and_fine_tunes(tmp_path):
     from agentgym.cli import app
 
     out = tmp_path / "sim"
-    args = ["simulator", "sft", "--out", str(out), "--world", "3", "--questions", "12", "--steps", "2"]
-    res = CliRunner().invoke(app, [*args, "--batch-size", "4", "--holdout", "4", "--words", "8", "--device", "cpu"])
+    args = ["simulator", "sft", "--out", str(out), "--world", "3", "--questions", "6", "--steps", "1"]
+    res = CliRunner().invoke(app, [*args, "--batch-size", "4", "--holdout", "2", "--words", "8", "--device", "cpu"])
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "summary.json").read_text())
     rows = (out / "sft_data.jsonl").read_text().splitlines()
-    assert summary["examples"] == len(rows) == summary["useful"] + summary["noisy"] > 12
+    assert summary["examples"] == len(rows) == summary["useful"] + summary["noisy"] > 6
     assert summary["loss_last"] is not None and (out / "final" / "config.json").exists()
     assert 0.0 <= summary["format_rate_after"] <= 1.0

@@ -17,7 +17,9 @@ from agentgym.trainers.algorithm import (
 from agentgym.trainers.config import field_docs
 from agentgym.trainers.run_config import RunConfig, TrainerConfig, load_run_config
 
-PRESETS = sorted(Path(__file__).resolve().parents[2].joinpath("examples", "configs").glob("*.yaml"))
+_CONFIGS = Path(__file__).resolve().parents[2].joinpath("examples", "configs")
+# The trainer presets of this package (other presets in the folder belong to other trainers).
+PRESETS = sorted([*_CONFIGS.glob("calculator_*.yaml"), *_CONFIGS.glob("search_*.yaml")])
 BASE = {"envs": [{"id": "Calculator-v0"}]}
 
 

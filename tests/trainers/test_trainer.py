@@ -102,3 +102,28 @@ def test_checkpoint_round_trip_and_corruption(tmp_path):
         load_checkpoint(tmp_path / "ckpt-000004")
     with pytest.raises(CheckpointError, match=r"no state\.pt"):
         load_checkpoint(tmp_path / "missing")
+
+
+def test_rollout_engine_samples_and_receives_weights_after_each_step(tiny_policy, tmp_path):
+    """A separate generation engine (VLLMEngine's role) is used for sampling and synced after updates."""
+    import copy
+
+    from agentgym.llm.hf import HFPolicy
+
+    class Engine(HFPolicy):
+        calls = 0
+        generated = 0
+
+        def load_weights(self, state_dict):
+            self.calls += 1
+            self.model.load_state_dict(state_dict)
+
+        def generate(self, *a, **kw):
+            self.generated += 1
+            return super().generate(*a, **kw)
+
+    engine = Engine(copy.deepcopy(tiny_policy.model), tiny_policy.tokenizer, chat=tiny_policy.chat)
+    Trainer(small_run(steps=1), tiny_policy, tmp_path, rollout_engine=engine).fit()
+    assert engine.generated > 0 and engine.calls == 1
+    for a, b in zip(engine.model.parameters(), tiny_policy.model.parameters(), strict=True):
+        assert torch.equal(a, b)

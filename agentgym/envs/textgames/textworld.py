@@ -19,6 +19,7 @@ episode terminates when the game is won or lost. Games are generated in-process 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import os
 import re
@@ -46,6 +47,7 @@ _COOKING = {
     3: {"recipe": 3, "take": 3, "go": 9, "open": True, "cook": True, "cut": True},
 }
 _PROMPT_LINE = re.compile(r"\n>[^\n]*\Z|\n> *-= .*\Z", re.S)  # the trailing prompt and status line
+_ZMACHINE_UNSAFE = re.compile(r"[^\x20-\x7e]|\\")
 _TURNS = {
     "cooking": (40, 60, 80),
     "treasure_hunter": (30, 50, 80),
@@ -140,6 +142,7 @@ class TextWorldBackend(GameBackend):
         self._path: str | None = None
         self._walkthrough: list[str] = []
         self._policy: list[str] = []
+        self._last = GameStep("")
 
     def _load(self, task: Task) -> GameStep:
         import textworld
@@ -163,14 +166,24 @@ class TextWorldBackend(GameBackend):
         return first
 
     def _step(self, command: str) -> GameStep:
-        state, _, _ = self._env.step(command)
+        # The Z-machine interpreter reads ASCII; a leading backslash is one of its meta-commands
+        # (some wait for more input forever), so only plain printable text reaches it.
+        text = " ".join(_ZMACHINE_UNSAFE.sub(" ", command).split())
+        if not text:
+            return dataclasses.replace(
+                self._last,
+                feedback="That's not a command I recognise.",
+                admissible=list(self._last.admissible),
+            )
+        with _quiet():
+            state, _, _ = self._env.step(text)
         return self._snapshot(state)
 
     def _snapshot(self, state: Any) -> GameStep:
         feedback = _PROMPT_LINE.sub("", str(state.feedback)).strip()
         self._policy = list(state.get("policy_commands") or [])
         facts = sorted(str(f) for f in state.get("facts") or [])
-        return GameStep(
+        self._last = GameStep(
             feedback=feedback,
             score=float(state["score"] or 0),
             max_score=float(state["max_score"] or 1),
@@ -180,6 +193,7 @@ class TextWorldBackend(GameBackend):
             admissible=list(state["admissible_commands"] or []),
             anchor=state_key(*facts),
         )
+        return self._last
 
     def oracle(self) -> str | None:
         gold, n = self._walkthrough, len(self.commands)
@@ -191,7 +205,7 @@ class TextWorldBackend(GameBackend):
         new = TextWorldBackend()
         new._env, new._path = self._env.copy(), self._path
         new.task_id, new.commands = self.task_id, list(self.commands)
-        new._walkthrough, new._policy = list(self._walkthrough), list(self._policy)
+        new._walkthrough, new._policy, new._last = list(self._walkthrough), list(self._policy), self._last
         return new
 
     def close(self) -> None:

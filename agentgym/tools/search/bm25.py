@@ -36,6 +36,18 @@ def _stemmer(name: str | None):
     return Stemmer.Stemmer(name)
 
 
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the `k` best positive scores, best first (ties: lower index first).
+
+    Selects among the non-zero entries only: a query touches few documents, and
+    `np.argpartition` over a mostly-zero array of 100k floats is ~50x slower than this.
+    """
+    hits = np.flatnonzero(scores > 0)
+    if len(hits) > k:
+        hits = hits[np.argpartition(-scores[hits], k - 1)[:k]]
+    return hits[np.lexsort((hits, -scores[hits]))]
+
+
 def save_corpus_ref(corpus: Corpus, out: Path) -> dict[str, Any]:
     """Record where an index's documents live: a JSONL path (+ offsets), or a copy in `out`."""
     if isinstance(corpus, JsonlCorpus):
@@ -108,14 +120,9 @@ class BM25Retriever(BaseRetriever):
             return []
         k = max(1, min(int(k), len(self.corpus)))
         with self._lock:
-            q_ids = self.tokenizer.tokenize(
-                list(queries), update_vocab=False, return_as="ids", show_progress=False
-            )
-            idx, scores = self.model.retrieve(q_ids, k=k, show_progress=False, n_threads=0)
-        out = []
-        for row, srow in zip(idx, scores, strict=False):
-            out.append([self._doc(int(i), float(s)) for i, s in zip(row, srow, strict=False) if s > 0])
-        return out
+            q_ids = self.tokenizer.tokenize(list(queries), update_vocab=False, return_as="ids", show_progress=False)
+            scored = [self.model.get_scores_from_ids(ids) for ids in q_ids]
+        return [[self._doc(int(i), float(s[i])) for i in top_k(s, k)] for s in scored]
 
     def _doc(self, i: int, score: float) -> Doc:
         d = self.corpus[i]

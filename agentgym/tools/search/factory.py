@@ -22,7 +22,7 @@ from agentgym.tools.search.corpus import Corpus, MemoryCorpus, load_corpus
 __all__ = ["KINDS", "as_corpus", "build_index", "load_index", "make_retriever", "search_tool"]
 
 log = logging.getLogger(__name__)
-KINDS: tuple[str, ...] = ("bm25", "dense", "hybrid", "web", "remote")
+KINDS: tuple[str, ...] = ("bm25", "dense", "hybrid", "web", "remote", "simulated")
 _DENSE_KEYS = (
     "model",
     "query_prefix",
@@ -90,7 +90,7 @@ def make_retriever(
     """Build or load a retriever and wrap it in an LRU (+ optional disk) cache.
 
     Args:
-        kind: bm25 | dense | hybrid | web | remote.
+        kind: bm25 | dense | hybrid | web | remote | simulated (`agentgym.tools.search.simulated`).
         corpus: documents for bm25/dense/hybrid (JSONL path, World, list of Doc).
         index: a directory written by `build_index` (`kind` is then read from it).
         url: base URL of a Search-R1-compatible server (kind="remote").
@@ -119,6 +119,11 @@ def make_retriever(
 
         retriever = RemoteRetriever(url, **kwargs)
         kwargs = {}
+    elif kind == "simulated":  # ZeroSearch: simulator="corpus" | LLM spec; never cached (noise is per call)
+        from agentgym.tools.search.simulated import make_simulator
+
+        retriever = make_simulator(kwargs.pop("simulator", "corpus"), corpus=corpus, **kwargs)
+        kwargs, cache = {}, False
     else:
         raise InvalidConfig(
             f"unknown retriever kind {kind!r}; expected one of {KINDS}." + did_you_mean(kind, KINDS)

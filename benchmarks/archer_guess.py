@@ -73,15 +73,16 @@ def warm_start(out: Path, noise: float) -> Path:
     return out
 
 
-def run_seed(ckpt: Path, seed: int, iters: int) -> dict[str, Any]:
+def run_seed(ckpt: Path, seed: int, iters: int, knobs: dict[str, Any]) -> dict[str, Any]:
     from agentgym.llm import SamplingParams
     from agentgym.llm.hf import HFPolicy
     from agentgym.trainers.archer import ArcherConfig, ArcherTrainer
 
     torch.manual_seed(seed)
     policy = HFPolicy.from_pretrained(ckpt, device="cpu")
-    cfg = ArcherConfig(encoder="hashing", critic_epochs=8, actor_epochs=2, batch_size=32, warmup_iters=2,
-                       critic_lr=1e-3, actor_lr=1e-4, gamma=0.95, tau=0.1)  # fmt: skip
+    cfg = ArcherConfig(
+        encoder="hashing", batch_size=32, warmup_iters=2, critic_lr=1e-3, gamma=0.95, tau=0.1, **knobs
+    )
     tr = ArcherTrainer(policy, "GuessNumber-v0", cfg, sampling=SamplingParams(max_tokens=12, seed=seed),
                        rollout_size=16, seed=seed, env_kwargs=ENV_KW)  # fmt: skip
     start = evaluate(policy)
@@ -102,14 +103,22 @@ def main() -> None:
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--noise", type=float, default=0.7)
     ap.add_argument("--ckpt", default="/tmp/agentgym-archer-guess-sft")
+    ap.add_argument("--actor-lr", type=float, default=1e-4)
+    ap.add_argument("--actor-epochs", type=int, default=2)
+    ap.add_argument("--critic-epochs", type=int, default=8)
     args = ap.parse_args()
     torch.set_num_threads(1)
     ckpt = warm_start(Path(args.ckpt), args.noise)
-    runs = [run_seed(ckpt, s, args.iters) for s in args.seeds]
+    knobs = {
+        "actor_lr": args.actor_lr,
+        "actor_epochs": args.actor_epochs,
+        "critic_epochs": args.critic_epochs,
+    }
+    runs = [run_seed(ckpt, s, args.iters, knobs) for s in args.seeds]
     start, end = [r["start_success"] for r in runs], [r["end_success"] for r in runs]
     gains = [e - s for s, e in zip(start, end, strict=True)]
     print(json.dumps({
-        "env": "GuessNumber-v0", "env_kwargs": ENV_KW, "eval_episodes": len(EVAL_SEEDS), "iters": args.iters,
+        "env": "GuessNumber-v0", "env_kwargs": ENV_KW, "knobs": knobs, "eval_episodes": len(EVAL_SEEDS), "iters": args.iters,
         "start_success": start, "end_success": end, "gain_mean": float(np.mean(gains)),
         "spread_end": float(np.max(end) - np.min(end)), "spread_start": float(np.max(start) - np.min(start)),
         "runs": runs,

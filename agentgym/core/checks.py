@@ -77,7 +77,7 @@ def _check(name: str, fn: Callable[[], str | None]) -> CheckResult:
     return CheckResult(name, problem is None, problem or "")
 
 
-def check_contract(env_id: str, *, seeds: Sequence[int] = range(5), **env_kwargs: Any) -> list[CheckResult]:
+def check_contract(env_id: str, /, *, seeds: Sequence[int] = range(5), **env_kwargs: Any) -> list[CheckResult]:
     """Run Gymnasium's checker and agentgym's contract checks on a registered env."""
     env = make(env_id, **env_kwargs)
     results = []

@@ -32,6 +32,7 @@ from agentgym.tools.base import Toolset
 from agentgym.tools.search.base import BaseRetriever, Doc, Retriever
 from agentgym.tools.search.factory import search_tool
 from agentgym.tools.search.simulated import GROUNDINGS, SimContext, Simulator, make_simulator
+from agentgym.trainers.schedules import zerosearch_noise
 
 __all__ = ["MODES", "SimSearchQAEnv"]
 
@@ -158,7 +159,8 @@ class SimSearchQAEnv(SearchQAEnv):
     @property
     def noise_p(self) -> float:
         """The current probability that a search call is answered with noisy documents."""
-        return self.simulator.noise_probability(*self.progress)
+        _, _, p_s, p_e, b, _ = self._sim_spec  # the env's own curriculum (LLM simulators are shared)
+        return zerosearch_noise(*self.progress, p_s, p_e, b)
 
     def sim_context(self) -> SimContext | None:
         """What an answer-aware simulator may see for the current task (None when blind)."""

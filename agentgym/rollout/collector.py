@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from agentgym.errors import InvalidConfig
 from agentgym.llm.base import Completion, SamplingParams, derive_seed
 from agentgym.llm.chat import ChatFormat, stop_strings_for
 from agentgym.rollout.trajectory import Trajectory, Turn
@@ -65,7 +66,12 @@ class Collector:
         chat: ChatFormat | None = None,
     ):
         self.policy = policy
-        self.chat: ChatFormat = chat or policy.chat
+        self.chat: ChatFormat = chat or getattr(policy, "chat", None)
+        if self.chat is None:
+            raise InvalidConfig(
+                f"{type(policy).__name__} has no chat formatter; the collector needs token ids "
+                "(pass chat=ChatFormat(tokenizer), or OpenAIChat(..., tokenizer=PATH))"
+            )
         self.sampling = sampling or SamplingParams()
         self.max_turns = max_turns
         limit = getattr(

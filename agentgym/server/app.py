@@ -155,25 +155,30 @@ class Guard:
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             return await too_big(scope, receive, send)
-        seen = 0
-
-        async def limited() -> Message:
-            nonlocal seen
+        if declared is not None:  # uvicorn stops a body at its Content-Length
+            return await self.app(scope, receive, send)
+        # chunked body: read it here, up to the limit, then replay it to the app
+        chunks: list[bytes] = []
+        size, more = 0, True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _BodyTooLarge
-            return message
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > self.limit:
+                return await too_big(scope, receive, send)
+            more = message.get("more_body", False)
+        replayed = False
 
-        try:
-            await self.app(scope, limited, send)
-        except _BodyTooLarge:
-            await too_big(scope, receive, send)
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
 
-
-class _BodyTooLarge(Exception):
-    pass
+        await self.app(scope, replay, send)
 
 
 # ----------------------------------------------------------------------------- the app
@@ -210,12 +215,12 @@ def _env_call(session: Session, fn: Callable[[], dict[str, Any]]) -> Response:
     """Run `fn` under the session lock; an env exception becomes a 422 reply, not a 5xx."""
     with session.lock:
         try:
-            payload = fn()
+            reply = _reply(fn())  # rendering inside: an unserialisable info is the env's error too
         except Exception as exc:  # the env's bug is the client's error report, not the server's crash
             log.warning("env %s raised in session %s: %r", session.env_id, session.id, exc)
             return _error(422, "env_error", f"{session.env_id} raised {type(exc).__name__}: {exc}")
     session.touch()
-    return _reply(payload)
+    return reply
 
 
 def _reset(session: Session, seed: int | None, options: dict[str, Any] | None) -> dict[str, Any]:

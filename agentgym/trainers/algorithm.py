@@ -30,7 +30,7 @@ import torch
 
 from agentgym.errors import InvalidConfig, did_you_mean
 from agentgym.trainers.config import ConfigBase
-from agentgym.trainers.losses import AGG_MODES, aggregate, kl_estimate, policy_loss
+from agentgym.trainers.losses import AGG_MODES, aggregate, kl_estimate, masked_mean, policy_loss
 
 __all__ = [
     "Algorithm",
@@ -201,7 +201,8 @@ class Algorithm:
         """−c_H·Agg(H): the plain entropy bonus (EPO overrides it)."""
         ent = aggregate(out.entropies, mb["loss_mask"], self.cfg.loss_agg, **ctx.agg_kwargs(self.cfg))
         loss = -self.cfg.entropy_coef * ent if self.cfg.entropy_coef > 0 else ent.new_zeros(())
-        return loss, {"train/entropy": float(ent.detach())}
+        # `ent` is a partial sum under accumulation; the logged entropy is this micro-batch's token mean.
+        return loss, {"train/entropy": float(masked_mean(out.entropies.detach(), mb["loss_mask"]))}
 
     def on_step_end(self, step: int, metrics: dict[str, float]) -> None:
         """Called after the optimizer updates of a step, with that step's metrics."""

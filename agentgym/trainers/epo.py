@@ -100,8 +100,9 @@ class EPO(GRPO):
         beta = self.phase()
         loss = -c.entropy_coef * (h_traj - c.smooth_coef * beta * pen)  # Eq. (6)
         return loss, {
-            "train/entropy": float(h_traj.detach()),
-            "epo/smooth_penalty": float(pen.detach()),
+            "train/entropy": float(masked_mean(out.entropies.detach(), mask)),
+            "train/loss/entropy_traj": float(h_traj.detach()),
+            "train/loss/smooth_penalty": float(pen.detach()),
             "epo/phase_weight": beta,
         }
 

@@ -216,7 +216,7 @@ class Trainer:
         old, ent, ref, val = [], [], [], []
         for idx in _chunks(torch.arange(n), math.ceil(n / self.tc.micro_batch_size)):
             mb = {k: v[idx] for k, v in t.items()}
-            if self.tc.recompute_old_logprobs:
+            if self.tc.recompute_old_logprobs and not self._single_update():
                 lp, h = self.policy.forward_logprobs(mb)
                 old.append(lp.float().cpu())
                 ent.append(h.float().cpu())
@@ -278,6 +278,9 @@ class Trainer:
             return x
         return int(self.accel.reduce(torch.tensor([x], device=self.accel.device), reduction="max").item())
 
+    def _single_update(self) -> bool:
+        return self.tc.ppo_epochs == 1 and self.tc.minibatches == 1
+
     def _minibatch(
         self, t: dict[str, torch.Tensor], mb_idx: torch.Tensor, ctx: LossContext
     ) -> dict[str, float]:
@@ -292,6 +295,10 @@ class Trainer:
                 mb["loss_mask"] = torch.zeros_like(mb["loss_mask"])
             mb = {k: v.to(device) for k, v in mb.items()}
             out = self._forward(mb)
+            if self.tc.recompute_old_logprobs and self._single_update():
+                # One optimizer step per batch: π_old is the current policy, so the same forward serves
+                # (ratio exactly 1, as TRL does for num_iterations = 1); saves a no-grad pass.
+                mb["old_logprobs"] = out.logprobs.detach() * mb["loss_mask"]
             loss, m = self.algo.loss(out, mb, ctx)
             (loss * self.world).backward()  # DDP averages gradients over processes
             w = float(mb["loss_mask"].sum())

@@ -61,7 +61,9 @@ def test_stop_strings_end_a_completion(policy):
     # stop right after the token that completes its first occurrence
     idx, target = next((i, c) for i, c in enumerate(free) if len(c.text) > 6)
     stop = target.text[3:5]
-    got = policy.generate([prompts[idx]], SamplingParams(max_tokens=20, seed=5, stop=(stop,)), seeds=[seeds[idx]])[0]
+    got = policy.generate(
+        [prompts[idx]], SamplingParams(max_tokens=20, seed=5, stop=(stop,)), seeds=[seeds[idx]]
+    )[0]
     assert target.token_ids[: len(got.token_ids)] == got.token_ids
     assert got.finish_reason == "stop" and len(got.token_ids) < len(target.token_ids) + 1
     assert stop in policy.tokenizer.decode(got.token_ids)

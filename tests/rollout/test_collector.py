@@ -128,7 +128,9 @@ def test_limits_truncate(tiny_policy):
     env = agentgym.make("Calculator-v0")
     obs, _ = env.reset(seed=0)
     cap = len(tiny_policy.chat.prompt_ids(env.unwrapped.system_prompt, obs)) + 30
-    t = collect(tiny_policy, "Calculator-v0", seeds=[0], sampling=SAMPLE, max_turns=4, max_context_tokens=cap)[0]
+    t = collect(
+        tiny_policy, "Calculator-v0", seeds=[0], sampling=SAMPLE, max_turns=4, max_context_tokens=cap
+    )[0]
     assert len(t) <= cap and len(t.to_tensors()["input_ids"]) == len(t)
     assert t.terminated or t.info["truncation"] == "context"
 

@@ -20,7 +20,9 @@ def test_small_model_learns_calculator_from_demos(tmp_path):
     policy = load_policy("small", device="cpu")
     demos = collect_demos("Calculator-v0", range(4000), policy.chat, **ENV_KW)
     before = evaluate_success(policy, "Calculator-v0", HELD_OUT, **ENV_KW)["eval/success/mean"]
-    cfg = SFTConfig(lr=2e-3, batch_size=16, max_steps=1000, out_dir=str(tmp_path), progress=False, log_every=50)
+    cfg = SFTConfig(
+        lr=2e-3, batch_size=16, max_steps=1000, out_dir=str(tmp_path), progress=False, log_every=50
+    )
     history = SFTTrainer(policy, demos, cfg).train()
     after = evaluate_success(policy, "Calculator-v0", HELD_OUT, **ENV_KW)["eval/success/mean"]
     assert history[-1]["train/loss/sft"] < history[0]["train/loss/sft"] / 4

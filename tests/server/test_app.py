@@ -188,3 +188,14 @@ def test_background_sweeper_evicts_idle_sessions():
             time.sleep(0.05)
         assert c.post(f"/v1/sessions/{sid}/step", json={"action": "x"}).status_code == 404
         assert c.app.state.store.evicted == 1
+
+
+def test_body_limit_holds_without_content_length():
+    def chunks():
+        for _ in range(40):
+            yield b"x" * 4096  # 160 KiB in chunks, no Content-Length header
+
+    with _client(max_body_bytes=64 * 1024) as c:
+        r = c.post("/v1/sessions", content=chunks(), headers={"content-type": "application/json"})
+        assert r.status_code == 413 and r.json()["error"]["type"] == "payload_too_large"
+        assert c.get("/health").status_code == 200

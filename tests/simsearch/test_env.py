@@ -103,3 +103,11 @@ def test_the_docs_example_runs():
     assert scope["sim"].noise_p == pytest.approx(0.1667, abs=1e-4)
     assert len(scope["docs"]) == 3 and scope["sim"].stats["calls"] == 1
     assert scope["llm"].grounding == "blind"
+
+
+def test_envs_sharing_an_llm_simulator_keep_their_own_curriculum():
+    spec = "openai:http://127.0.0.1:9#never-called"
+    a = agentgym.make(ENV, simulator=spec, grounding="blind", p_start=0.2, p_end=0.2).unwrapped
+    b = agentgym.make(ENV, simulator=spec, grounding="blind", p_start=0.7, p_end=0.7).unwrapped
+    assert a.simulator is b.simulator  # the model is loaded once per process
+    assert (a.noise_p, b.noise_p) == (0.2, 0.7)

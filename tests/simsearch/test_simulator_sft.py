@@ -23,9 +23,13 @@ def test_sft_examples_are_labelled_and_rendered_like_the_simulator(world, bm25):
         if e.label == "useful":
             ctx = next(c for c, q in zip(ctxs, qs, strict=True) if e.query in q.expert_queries)
             gold_titles = {world.doc(g).title for g in ctx.gold_docs}
-            hit = any(d.title in gold_titles for d in docs) or any(a.lower() in e.target.lower() for a in ctx.answers)
+            hit = any(d.title in gold_titles for d in docs) or any(
+                a.lower() in e.target.lower() for a in ctx.answers
+            )
             assert hit
-    blind = simulator_sft_examples(ctxs[:3], [q.expert_queries for q in qs[:3]], world, retriever=bm25, grounding="blind")
+    blind = simulator_sft_examples(
+        ctxs[:3], [q.expert_queries for q in qs[:3]], world, retriever=bm25, grounding="blind"
+    )
     assert not any("correct answer is" in e.prompt for e in blind)
 
 
@@ -35,7 +39,9 @@ def test_cli_builds_data_and_fine_tunes(tmp_path):
 
     out = tmp_path / "sim"
     args = ["simulator", "sft", "--out", str(out), "--world", "3", "--questions", "6", "--steps", "1"]
-    res = CliRunner().invoke(app, [*args, "--batch-size", "4", "--holdout", "2", "--words", "8", "--device", "cpu"])
+    res = CliRunner().invoke(
+        app, [*args, "--batch-size", "4", "--holdout", "2", "--words", "8", "--device", "cpu"]
+    )
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "summary.json").read_text())
     rows = (out / "sft_data.jsonl").read_text().splitlines()

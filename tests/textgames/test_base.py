@@ -200,3 +200,13 @@ def test_random_strings_never_raise(tw_cache):
         assert isinstance(obs, str) and np.isfinite(r)
         if term or trunc:
             env.reset(seed=0)
+
+
+def test_openai_observation_answers_the_agents_call_id(tw_cache):
+    env = make(tw_cache, action_format="openai")
+    env.reset(seed=0)
+    msg = {"role": "assistant", "content": None, "tool_calls": [
+        {"id": "call_xyz", "type": "function", "function": {"name": "action", "arguments": '{"command": "look"}'}}
+    ]}  # fmt: skip
+    obs, *_ = env.step(json.dumps(msg))
+    assert json.loads(obs)[0]["tool_call_id"] == "call_xyz"

@@ -70,7 +70,7 @@ def test_unknown_game_or_difficulty_is_a_config_error(tw_cache):
         make(tw_cache, "treasure_hunt")
     with pytest.raises(InvalidConfig, match="1, 2 or 3"):
         make(tw_cache, "cooking", difficulty=4)
-    with pytest.raises(InvalidConfig, match="cooking only"):
+    with pytest.raises(InvalidConfig, match="cooking game only"):
         generate_game("coin_collector", 1, 0, split="train", cache_dir=tw_cache)
 
 

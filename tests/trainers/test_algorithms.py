@@ -143,7 +143,7 @@ def test_epo_band_penalty_carries_gradient_and_history_window():
     ent = torch.tensor([[0.5, 2.0, 4.0, 2.0]], requires_grad=True)
     loss, m = algo.entropy_loss(ModelOutput(torch.zeros(1, 4), ent), {"loss_mask": mask}, _ctx(mask))
     loss.backward()
-    assert m["epo/smooth_penalty"] > 0
+    assert m["train/loss/smooth_penalty"] > 0
     g = ent.grad[0]
     assert g[1] == pytest.approx(g[3]) and g[0] < g[1] < g[2]  # band pushes low entropy up, high down
 

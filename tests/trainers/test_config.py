@@ -91,3 +91,16 @@ def test_registry_finds_builtins_and_new_algorithms():
     assert get_algorithm("test-const") is Const
     with pytest.raises(InvalidConfig, match="needs a non-empty `name`"):
         register_algorithm(type("Nameless", (Algorithm,), {}))
+
+
+def test_cli_rejects_an_invalid_config_with_exit_code_2(tmp_path):
+    from typer.testing import CliRunner
+
+    from agentgym.cli import app
+
+    p = tmp_path / "c.yaml"
+    p.write_text("envs: [{id: Calculator-v0}]\ntrainer: {lr: fast}\n")
+    res = CliRunner().invoke(app, ["train", "--config", str(p), "--out", str(tmp_path / "run")])
+    assert res.exit_code == 2
+    assert "trainer.lr: expected a number, got 'fast'" in res.output
+    assert not (tmp_path / "run").exists()

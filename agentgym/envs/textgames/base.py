@@ -212,6 +212,7 @@ class TextGameEnv(ToolEnv):
         first = self._backend.restart(task)
         self._game = first
         self._goal = self.goal_of(first)
+        task.prompt = task.prompt or self._goal  # info["task"]["prompt"] states the goal
         if not self.max_turns_given:
             self.max_turns = self.episode_turn_limit(task, first) or self.default_max_turns
         return self._observation(first.feedback, first)
@@ -250,8 +251,8 @@ class TextGameEnv(ToolEnv):
         return new
 
     # ----------------------------------------------------------------- the turn
-    def _command_of(self, action_text: Any) -> tuple[str | None, str | None]:
-        """(command, None) or (None, what was wrong with the action)."""
+    def _command_of(self, action_text: Any) -> tuple[ToolCall | None, str | None]:
+        """(the `action` call with its normalised command, None) or (None, what was wrong)."""
         if not isinstance(action_text, str):
             return None, f"an action must be text, got {type(action_text).__name__}"
         if len(action_text) > self.max_action_chars:
@@ -274,7 +275,7 @@ class TextGameEnv(ToolEnv):
             return None, "empty command"
         if len(command) > self.max_command_chars:
             return None, f"command too long ({len(command)} characters; limit {self.max_command_chars})"
-        return command, None
+        return ToolCall("action", {"command": command}, id=call.id or "call_0"), None
 
     def step(self, action_text: str) -> tuple[str, float, bool, bool, dict[str, Any]]:
         if self.task is None or self._backend is None or self._game is None:
@@ -286,15 +287,15 @@ class TextGameEnv(ToolEnv):
         self.turn += 1
         info["turn"] = self.turn
         before = self._game
-        command, error = self._command_of(action_text)
-        if command is None:
+        call, error = self._command_of(action_text)
+        command = None if call is None else str(call.arguments["command"])
+        if call is None or command is None:
             info["parse_error"] = info["error"] = error
             reward = -self.format_penalty
             obs = f"Invalid action: {error}. {self._usage()}"
         else:
             after = self._backend.play(command)
             self._game = after
-            call = ToolCall("action", {"command": command}, id="call_0")
             info["tool_calls"] = [call.to_dict()]
             info["command"] = command
             reward = self.reward_of(before, after)

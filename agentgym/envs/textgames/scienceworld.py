@@ -182,12 +182,17 @@ class ScienceWorldEnv(TextGameEnv):
         self.reproducible = reproducible
         self._backend = self.make_backend()
         names = self._sci.task_names
+        problem = None
         if isinstance(task, int):
             if not 0 <= task < len(names):
-                raise InvalidConfig(f"task index must be within 0..{len(names) - 1}, got {task}")
-            task = names[task]
-        if task is not None and task not in names:
-            raise InvalidConfig(f"unknown ScienceWorld task {task!r}." + did_you_mean(str(task), names))
+                problem = f"task index must be within 0..{len(names) - 1}, got {task}"
+            else:
+                task = names[task]
+        elif task is not None and task not in names:
+            problem = f"unknown ScienceWorld task {task!r}." + did_you_mean(str(task), names)
+        if problem:
+            self.close()  # do not leave the JVM behind
+            raise InvalidConfig(problem)
         self.task_name = task
 
     @property

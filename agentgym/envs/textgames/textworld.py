@@ -34,7 +34,7 @@ import numpy as np
 
 from agentgym.core.env import Task
 from agentgym.envs.textgames.base import GameBackend, GameStep, TextGameEnv, cache_root, state_key
-from agentgym.errors import InvalidConfig, did_you_mean
+from agentgym.errors import EnvNotAvailable, InvalidConfig, did_you_mean
 
 __all__ = ["GAMES", "TextWorldBackend", "TextWorldEnv", "game_path", "generate_game"]
 
@@ -203,7 +203,8 @@ class TextWorldBackend(GameBackend):
 
     def copy(self) -> TextWorldBackend:
         new = TextWorldBackend()
-        new._env, new._path = self._env.copy(), self._path
+        with _quiet():
+            new._env, new._path = self._env.copy(), self._path
         new.task_id, new.commands = self.task_id, list(self.commands)
         new._walkthrough, new._policy, new._last = list(self._walkthrough), list(self._policy), self._last
         return new
@@ -245,6 +246,16 @@ class TextWorldEnv(TextGameEnv):
         **kwargs: Any,
     ):
         _check(game, difficulty)
+        try:
+            import textworld  # noqa: F401
+        except ImportError as exc:
+            raise EnvNotAvailable(
+                f"TextWorld-v0 needs the `textworld` package: pip install 'agentgym[textworld]' ({exc})"
+            ) from exc
+        if game == "household":
+            from agentgym.envs.textgames.pddl import require_pddl
+
+            require_pddl()
         if num_games is not None and num_games < 1:
             raise InvalidConfig(f"num_games must be >= 1 or None, got {num_games}")
         super().__init__(**kwargs)

@@ -154,9 +154,7 @@ class Simulator(BaseRetriever):
         self.context = context
 
     def search(self, query: str, k: int = 3) -> list[Doc]:
-        with self._lock:
-            noisy = self._rng.random() < self.noise_p  # ZeroSearch: random() > p => useful
-            rng = random.Random(self._rng.getrandbits(63))
+        (noisy,), rng = self._draw(1)  # ZeroSearch: random() > p => useful
         return self.simulate(query, k, noisy=noisy, context=self.context, rng=rng)
 
     def search_batch(self, queries: Sequence[str], k: int = 3) -> list[list[Doc]]:
@@ -174,20 +172,24 @@ class Simulator(BaseRetriever):
         """k documents for `query`, useful or noisy as decided by the caller; counted in `stats`."""
         ctx = context if self.grounding == "answer_aware" else None
         docs = self._generate(query, k, noisy=noisy, context=ctx, rng=rng or random.Random(0))
+        return self._finish(docs, noisy, k)
+
+    def _draw(self, n: int) -> tuple[list[bool], random.Random]:
+        """n independent useful/noisy draws at the current p, and an rng for the generation."""
+        with self._lock:
+            p = self.noise_p
+            return [self._rng.random() < p for _ in range(n)], random.Random(self._rng.getrandbits(63))
+
+    def _finish(self, docs: list[Doc], noisy: bool, k: int) -> list[Doc]:
         for d in docs:
             d.meta["simulated"] = "noisy" if noisy else "useful"
-        self._count(noisy=noisy, docs=len(docs), k=k)
-        return docs
-
-    def _count(self, *, noisy: bool, docs: int, k: int, **extra: int) -> None:
         with self._lock:
             c = self.counters
             c["calls"] += 1
             c["noisy_calls" if noisy else "useful_calls"] += 1
-            c["docs"] += docs
-            c["short_results"] += int(docs < k)
-            for key, v in extra.items():
-                c[key] += v
+            c["docs"] += len(docs)
+            c["short_results"] += int(len(docs) < k)
+        return docs
 
     def _generate(
         self, query: str, k: int, *, noisy: bool, context: SimContext | None, rng: random.Random
@@ -242,31 +244,38 @@ class CorpusSimulator(Simulator):
     def _generate(
         self, query: str, k: int, *, noisy: bool, context: SimContext | None, rng: random.Random
     ) -> list[Doc]:
-        ranked = self.retriever.search(query, max(self.depth, k))
+        top = self.retriever.search(query, k)  # exactly what the real engine would return
         if not noisy:
-            return self._useful(ranked, k, context)
-        return self._noisy(query, ranked, k, context, rng)
+            return self._useful(query, top, k, context)
+        ranked = self.retriever.search(query, max(self.depth, k))
+        return self._noisy(query, top, ranked, k, context, rng)
 
-    def _useful(self, ranked: list[Doc], k: int, context: SimContext | None) -> list[Doc]:
-        docs = [Doc(d.id, d.title, d.text, d.score) for d in ranked[:k]]
+    def _useful(self, query: str, top: list[Doc], k: int, context: SimContext | None) -> list[Doc]:
+        docs = [Doc(d.id, d.title, d.text, d.score) for d in top]
         gold = [g for g in (context.gold_docs if context else []) if g in self._pos]
         if gold and not any(d.id in gold for d in docs):
-            by_rank = [d.id for d in ranked if d.id in gold]
+            by_rank = [d.id for d in self.retriever.search(query, max(self.depth, k)) if d.id in gold]
             best = by_rank[0] if by_rank else gold[0]  # the gold doc the query reaches best
             docs = [self.doc(best), *docs[: k - 1]]
         return docs
 
     def _noisy(
-        self, query: str, ranked: list[Doc], k: int, context: SimContext | None, rng: random.Random
+        self,
+        query: str,
+        top: list[Doc],
+        ranked: list[Doc],
+        k: int,
+        context: SimContext | None,
+        rng: random.Random,
     ) -> list[Doc]:
-        banned = set(context.gold_docs if context else []) | {d.id for d in ranked[:k]}
+        banned = set(context.gold_docs if context else []) | {d.id for d in top}
         answers = [a.lower() for a in (context.answers if context else []) if a]
         pool: list[str] = []
         if self.world is not None:
-            for anchor in [*(context.gold_docs if context else []), *(d.id for d in ranked[:k])]:
+            for anchor in [*(context.gold_docs if context else []), *(d.id for d in top)]:
                 if anchor in self._pos:
                     pool += self.world.distractors(anchor, 2 * k)
-        pool += [d.id for d in ranked[k:]]  # lower-ranked: they share words with the query
+        pool += [d.id for d in ranked]  # lower-ranked (the top ones are banned): they share query words
         seen: set[str] = set()
         cands = [i for i in pool if i not in banned and i in self._pos and not (i in seen or seen.add(i))]
         clean = [i for i in cands if not any(a in self.doc(i).text.lower() for a in answers)]
@@ -495,6 +504,13 @@ class LLMSimulator(Simulator):
         self, query: str, k: int, *, noisy: bool, context: SimContext | None, rng: random.Random
     ) -> list[Doc]:
         return self.generate_batch([(query, noisy, context)], k, rng)[0]
+
+    def search_batch(self, queries: Sequence[str], k: int = 3) -> list[list[Doc]]:
+        """All queries in one backend call (one batched `generate` / concurrent HTTP requests)."""
+        draws, rng = self._draw(len(queries))
+        ctx = self.context if self.grounding == "answer_aware" else None
+        results = self.generate_batch([(q, n, ctx) for q, n in zip(queries, draws, strict=True)], k, rng)
+        return [self._finish(docs, n, k) for docs, n in zip(results, draws, strict=True)]
 
     def fingerprint(self) -> str:
         return f"simulated:llm:{self.grounding}:{type(self.llm).__name__}"

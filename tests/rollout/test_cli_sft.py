@@ -1,0 +1,24 @@
+"""`agentgym sft` end to end on the tiny model (a few steps)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from agentgym.cli import app
+
+
+@pytest.mark.integration
+def test_sft_command_trains_evaluates_and_saves(tmp_path):
+    out = tmp_path / "run"
+    args = ["sft", "--env", "Calculator-v0", "--model", "tiny", "--episodes", "16", "--out", str(out), "--steps", "3",
+            "--batch-size", "4", "--eval-episodes", "2", "--env-kwargs", '{"difficulty": 1}']  # fmt: skip
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert rows[-1]["step"] == 3 and "eval/success/mean" in rows[-1]
+    assert (out / "final" / "config.json").exists() and (out / "checkpoint" / "trainer_state.pt").exists()
+    bad = CliRunner().invoke(app, ["sft", "--env", "Calculator-v0", "--out", str(out), "--env-kwargs", "[1]"])
+    assert bad.exit_code == 2

@@ -94,7 +94,9 @@ def run_seed(ckpt: Path, seed: int, iters: int, knobs: dict[str, Any]) -> dict[s
         curve.append({"iter": it, "s": round(time.time() - t0, 1), **{k: round(v, 4) for k, v in m.items()}})
         print(json.dumps(curve[-1]), flush=True, file=sys.stderr)
     tr.close()
-    return {"seed": seed, "start_success": start, "end_success": evaluate(policy), "curve": curve}
+    end = evaluate(policy)
+    print(json.dumps({"seed": seed, "end_success": end}), flush=True, file=sys.stderr)
+    return {"seed": seed, "start_success": start, "end_success": end, "curve": curve}
 
 
 def main() -> None:

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 RECORDS_FILE = "episodes.jsonl"
 SUMMARY_FILE = "summary.json"
 CONFIG_FILE = "config.json"
+COST_FILE = "cost.json"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -355,8 +356,8 @@ def run_eval(cfg: EvalConfig, *, agent: Agent | None = None, progress: bool = Tr
     summary = summarize(records, samples=cfg.samples, seed=cfg.seed)
     summary["run"] = {"env": cfg.env_id, "model": cfg.model, "samples": cfg.samples, "seed": cfg.seed}
     acct = default_accountant()
-    if acct.snapshot():  # external calls made in this process (web, simulator, hosted APIs)
-        summary["cost"] = acct.totals()
+    if acct.snapshot():  # external calls of this invocation (web, simulator, hosted APIs); not in the
+        (out / COST_FILE).write_text(json.dumps(acct.totals(), indent=1))  # summary: resumes must match
     stopped = budget_spent(acct)
     if stopped is not None:
         log.warning("evaluation stopped early, %d of %d episodes done: %s", len(records), total, stopped)

@@ -222,6 +222,13 @@ class ARPO(Algorithm):
         self.rng = np.random.default_rng(self.cfg.branch_seed)
         self._tree_metrics: dict[str, float] = {}
 
+    def state_dict(self) -> dict[str, Any]:
+        return {"branch_rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if "branch_rng" in state:
+            self.rng.bit_generator.state = state["branch_rng"]
+
     def branch_rule(self) -> Any:
         return ARPOBranching(base=self.cfg.branch_probability, weight=self.cfg.entropy_weight)
 

@@ -295,3 +295,11 @@ def test_aepo_dynamic_rollouts_use_probe_entropies():
     algo.on_batch(b, None)
     assert len(trajs) == 8
     assert b.extras["metrics"]["tree/initial_rollouts/mean"] == 6  # ⌊8·σ(0.5·(3 − 1))⌋ + 1
+
+
+def test_arpo_branch_rng_survives_resume():
+    a = get_algorithm("arpo")(build_algorithm_config({"name": "arpo"}))
+    a.rng.random(5)
+    b = get_algorithm("arpo")(build_algorithm_config({"name": "arpo"}))
+    b.load_state_dict(a.state_dict())
+    assert a.rng.random() == b.rng.random()

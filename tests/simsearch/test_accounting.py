@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import httpx
@@ -20,7 +21,7 @@ def test_remote_retriever_records_each_query(acct):
     from agentgym.tools.search.remote import RemoteRetriever
 
     def handler(request: httpx.Request) -> httpx.Response:
-        n = len(__import__("json").loads(request.content)["queries"])
+        n = len(json.loads(request.content)["queries"])
         return httpx.Response(200, json={"result": [[{"id": "1", "contents": "T\nx"}]] * n})
 
     r = RemoteRetriever("http://retrieval.test", transport=httpx.MockTransport(handler))
@@ -90,7 +91,8 @@ def test_eval_stops_cleanly_when_the_budget_is_spent(tmp_path, caplog):
                 summary = run_eval(cfg, progress=False)
     assert 1 <= summary["overall"]["episodes"] < 10
     assert "budget 3 spent" in summary["run"]["stopped"]
-    assert summary["cost"]["cost/simulator/calls"] == a.totals()["cost/simulator/calls"] >= 3
+    cost = json.loads((tmp_path / "cost.json").read_text())
+    assert cost["cost/simulator/calls"] == a.totals()["cost/simulator/calls"] >= 3
     assert any("stopped early" in r.message and "budget" in r.message for r in caplog.records)
 
 

@@ -30,3 +30,30 @@ def alfworld_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def java_missing() -> bool:
     return shutil.which("java") is None
+
+
+def _fuzz(env, n: int, seed: int = 0, reset_options: dict | None = None) -> None:
+    """Send `n` random strings (half wrapped as commands) and check every step returns data."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    alphabet = [
+        *"abcdefghijklmnopqrstuvwxyz0123456789 <>/{}\"':,\\\n\t\x00\x1bé中😀",
+        "<action>",
+        "</action>",
+        "go ",
+        "take ",
+    ]
+    env.reset(seed=0, options=reset_options)
+    for i in range(n):
+        text = "".join(rng.choice(alphabet, size=int(rng.integers(0, 60))))
+        obs, r, term, trunc, _ = env.step(text if i % 2 else f"<action>{text}</action>")
+        assert isinstance(obs, str) and np.isfinite(r)
+        if term or trunc:
+            env.reset(seed=0, options=reset_options)
+
+
+@pytest.fixture(scope="session")
+def fuzz():
+    """`fuzz(env, n)`: random strings as actions must never raise."""
+    return _fuzz

@@ -117,3 +117,8 @@ def test_household_generation_is_deterministic_and_valid():
         spec = generate_household(0, 2, task_type)
         assert spec.task_type == task_type and spec.goal in spec.grammar
         json.dumps(spec.pddl_params)
+
+
+@pytest.mark.slow
+def test_fuzz_two_thousand_random_actions(alfworld_data, fuzz):
+    fuzz(agentgym.make("agentgym/ALFWorld-v0", data_dir=str(alfworld_data)), 2000)

@@ -99,3 +99,9 @@ def test_gold_path_of_all_thirty_tasks(sci):
         if info.get("score") != 100:
             failures.append((name, info.get("score")))
     assert not failures, failures
+
+
+@pytest.mark.slow
+@needs_java
+def test_fuzz_two_thousand_random_actions(sci, fuzz):
+    fuzz(sci, 2000, reset_options={"task": "find-living-thing-v0"})

@@ -60,7 +60,7 @@ def _update_once(policy, batch_trajs, tasks, micro, tmp_path):
     tr._score_batch(batch)
     batch.tensors["advantages"] = tr.algo.advantages(batch)
     tr.update(batch)
-    return [p.detach().clone() for p in policy.model.parameters()]
+    return [p.grad.detach().clone() for p in policy.model.parameters() if p.grad is not None]
 
 
 def test_micro_batch_accumulation_equals_full_batch(tiny_policy, tmp_path):
@@ -76,13 +76,12 @@ def test_micro_batch_accumulation_equals_full_batch(tiny_policy, tmp_path):
     for t in trajs:  # distinct rewards so advantages are non-zero
         t.turns[-1].reward = float(torch.rand((), generator=g))
     twin = HFPolicy(copy.deepcopy(tiny_policy.model), tiny_policy.tokenizer, chat=tiny_policy.chat)
-    start = [p.detach().clone() for p in tiny_policy.model.parameters()]
     big = _update_once(tiny_policy, trajs, tasks, 8, tmp_path / "a")
     small = _update_once(twin, trajs, tasks, 1, tmp_path / "b")
-    moved = max((a - s).abs().max().item() for a, s in zip(big, start, strict=True))
+    scale = max(g.abs().max().item() for g in big)
     diff = max((a - b).abs().max().item() for a, b in zip(big, small, strict=True))
-    # AdamW moves each weight by ~lr = 1e-3; float32 summation order leaves ≤ 1% of that.
-    assert moved > 5e-4 and diff < 1e-5, (moved, diff)
+    assert len(big) == len(small) > 0 and scale > 0
+    assert diff <= 1e-5 * scale, (diff, scale)  # same gradient up to float32 summation order
 
 
 def test_checkpoint_round_trip_and_corruption(tmp_path):

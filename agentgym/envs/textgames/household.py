@@ -256,6 +256,23 @@ def _goal_pddl(task_type: str, otype: str, rtype: str) -> str:
     )
 
 
+def _render_problem(
+    name: str,
+    receps: list[str],
+    objects: list[str],
+    otypes: list[str],
+    rtypes: list[str],
+    facts: list[str],
+    goal: str,
+) -> str:
+    return (
+        f"(define (problem {name}) (:domain agentgym_household)\n"
+        f" (:objects agent1 - agent\n  {' '.join(receps)} - receptacle\n  {' '.join(objects)} - object\n"
+        f"  {' '.join(otypes)} - otype {' '.join(rtypes)} - rtype)\n"
+        f" (:init\n  " + "\n  ".join(facts) + f")\n (:goal {goal}))\n"
+    )
+
+
 def generate_household(seed: int, difficulty: int = 1, task_type: str | None = None) -> HouseholdSpec:
     """Generate one solvable-by-construction household game from `seed`."""
     if difficulty not in _DIFFICULTY:
@@ -273,6 +290,7 @@ def generate_household(seed: int, difficulty: int = 1, task_type: str | None = N
         classes.append(appliance)
     if task_type == "look_at_obj_in_light":
         classes.append(str(rng.choice(["sidetable", "desk"])))
+    classes.append(str(rng.choice([c for c in _PLACE_TARGETS if c != target_cls])))  # a start for objects
     while len(classes) < n_recep + 1:
         classes.append(str(rng.choice(list(RECEPTACLES))))
     receps = [(c, _mangle(c, rng, "sinkbasin" if c == "sinkbasin" else "")) for c in classes]
@@ -317,18 +335,9 @@ def generate_household(seed: int, difficulty: int = 1, task_type: str | None = N
         {f"{k.capitalize()}Type" for k, _ in objects} | ({"DesklampType"} if lamp_home else set())
     )
     rtypes = sorted({f"{c.capitalize()}Type" for c, _ in receps})
-    problem = (
-        f"(define (problem household_{seed}_{difficulty}) (:domain agentgym_household)\n (:objects agent1 - agent\n  "
-        + " ".join(rid for _, rid in receps)
-        + " - receptacle\n  "
-        + " ".join(obj_ids)
-        + " - object\n  "
-        + " ".join(otypes)
-        + " - otype "
-        + " ".join(rtypes)
-        + " - rtype)\n (:init\n  "
-        + "\n  ".join(facts)
-        + f")\n (:goal {_goal_pddl(task_type, okind.capitalize() + 'Type', target_cls.capitalize() + 'Type')}))\n"
+    goal_pddl = _goal_pddl(task_type, okind.capitalize() + "Type", target_cls.capitalize() + "Type")
+    problem = _render_problem(
+        f"household_{seed}_{difficulty}", [r for _, r in receps], obj_ids, otypes, rtypes, facts, goal_pddl
     )
     goal = _GOAL_TEXT[task_type].format(o=okind, r=target_cls)
     params = {

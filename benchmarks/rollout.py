@@ -27,6 +27,12 @@ def main() -> None:
     ap.add_argument("--max-tokens", type=int, default=32)
     ap.add_argument("--max-turns", type=int, default=3)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: leave the default)")
+    ap.add_argument(
+        "--seq-episodes",
+        type=int,
+        default=0,
+        help="time the sequential loop on the first K episodes only (0: all)",
+    )
     args = ap.parse_args()
 
     import torch
@@ -59,17 +65,24 @@ def main() -> None:
     t_batch = time.perf_counter() - t0
     rss_gb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
 
-    t0 = time.perf_counter()
-    sequential = [col.run([s])[0] for s in starts()]
-    t_seq = time.perf_counter() - t0
-
-    same = [t.context_ids() for t in batched] == [t.context_ids() for t in sequential]
     n, tokens = len(batched), sum(t.num_policy_tokens for t in batched)
+    print(
+        json.dumps(
+            {"partial": "batched", "seconds": round(t_batch, 3), "episodes": n, "policy_tokens": tokens}
+        ),
+        flush=True,
+    )
+    k = args.seq_episodes or n
+    t0 = time.perf_counter()
+    sequential = [col.run([s])[0] for s in starts()[:k]]
+    t_seq = (time.perf_counter() - t0) * n / k  # extrapolated to all n episodes when k < n
+
+    same = [t.context_ids() for t in batched[:k]] == [t.context_ids() for t in sequential]
     print(json.dumps({
         "benchmark": "rollout", "model": args.model, "env": args.env, "episodes": n,
         "batched": {"seconds": round(t_batch, 3), "episodes_per_s": round(n / t_batch, 3), "policy_tokens_per_s": round(tokens / t_batch, 1)},
         "sequential": {"seconds": round(t_seq, 3), "episodes_per_s": round(n / t_seq, 3), "policy_tokens_per_s": round(tokens / t_seq, 1)},
-        "speedup": round(t_seq / t_batch, 2), "identical_trajectories": same, "policy_tokens": tokens,
+        "speedup": round(t_seq / t_batch, 2), "identical_trajectories": same, "policy_tokens": tokens, "sequential_episodes_timed": k,
         "peak_rss_gb_batched": round(rss_gb, 3), "torch_threads": torch.get_num_threads(),
         "load_avg_1m": os.getloadavg()[0],
     }))  # fmt: skip

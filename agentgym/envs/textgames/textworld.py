@@ -48,6 +48,10 @@ _COOKING = {
 }
 _PROMPT_LINE = re.compile(r"\n>[^\n]*\Z|\n> *-= .*\Z", re.S)  # the trailing prompt and status line
 _ZMACHINE_UNSAFE = re.compile(r"[^\x20-\x7e]|\\")
+# interpreter commands that leave the game's own rules (or wait for a yes/no): never sent
+_META_COMMANDS = frozenset(
+    {"quit", "q", "restart", "save", "restore", "undo", "script", "unscript", "transcript", "noscript"}
+)
 _TURNS = {
     "cooking": (40, 60, 80),
     "treasure_hunter": (30, 50, 80),
@@ -169,10 +173,12 @@ class TextWorldBackend(GameBackend):
         # The Z-machine interpreter reads ASCII; a leading backslash is one of its meta-commands
         # (some wait for more input forever), so only plain printable text reaches it.
         text = " ".join(_ZMACHINE_UNSAFE.sub(" ", command).split())
-        if not text:
+        if not text or text.split()[0] in _META_COMMANDS:
             return dataclasses.replace(
                 self._last,
-                feedback="That's not a command I recognise.",
+                feedback="That's not a command I recognise."
+                if not text
+                else "That command is not available in this game.",
                 admissible=list(self._last.admissible),
             )
         with _quiet():

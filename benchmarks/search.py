@@ -163,6 +163,11 @@ def section_dense(args, world) -> dict:
     from agentgym.tools.search.dense import load_encoder
 
     enc = load_encoder(None)
+    if args.threads:  # single-threaded CPU time is the honest per-query cost on a contended machine
+        import torch
+
+        torch.set_num_threads(args.threads)
+        faiss.omp_set_num_threads(args.threads)
     docs = world.documents
     real, real_s = timed(
         lambda: enc.encode(
@@ -228,6 +233,9 @@ def main() -> None:
     p.add_argument("--rank-bm25-queries", type=int, default=100)
     p.add_argument("--dense-real", type=int, default=2000)
     p.add_argument("--skip-dense", action="store_true")
+    p.add_argument(
+        "--threads", type=int, default=0, help="torch/faiss threads for the dense section (0 = default)"
+    )
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     sections = args.sections.split(",")

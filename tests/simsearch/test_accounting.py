@@ -127,6 +127,7 @@ def test_trainer_stops_cleanly_when_the_budget_is_spent(tmp_path, caplog):
             with caplog.at_level(logging.WARNING):
                 records = t.fit()
     assert [r["step"] for r in records] == [1]
+    assert all(e.unwrapped.progress == (0, 4) for e in t.pools[0].train_envs)  # the curriculum hook ran
     assert records[0]["cost/simulator/calls"] >= 1
     assert any("stopping the run at step 1 of 4" in r.message for r in caplog.records)
     assert (tmp_path / "checkpoints").exists() or any(tmp_path.rglob("ckpt-*"))

@@ -70,8 +70,9 @@ def test_xml_tag_text_is_the_command(tw_cache):
     env = make(tw_cache)
     env.reset(seed=0)
     cmd = env.unwrapped._game.admissible[0]
-    _, _, _, _, info = env.step(f"I think I should act. <action>  {cmd.upper()} </action>")
-    assert info["command"] == normalize_command(cmd) and info["invalid_command"] is False
+    obs, _, _, _, info = env.step(f"I think I should act. <action>  {cmd.upper()} </action>")
+    assert info["command"] == normalize_command(cmd.upper()) and info["invalid_command"] is False
+    assert "Nothing happens" not in obs  # matched case-insensitively by the game too
 
 
 @pytest.mark.parametrize(

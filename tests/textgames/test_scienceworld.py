@@ -35,7 +35,7 @@ def sci():
 
 
 @needs_java
-@pytest.mark.parametrize("task_id", ["find-living-thing-v0", "find-non-living-thing-v3"])
+@pytest.mark.parametrize("task_id", ["find-living-thing-v0", "test-conductivity-of-unknown-substances-v0"])
 def test_gold_path_reaches_100(sci, task_id):
     sci.reset(options={"task": task_id})
     rewards, info = [], {}

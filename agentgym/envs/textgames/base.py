@@ -100,8 +100,9 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def normalize_command(command: str) -> str:
-    """Lower-case, single-spaced, without control characters: how commands are compared."""
-    return _SPACES.sub(" ", _CONTROL.sub(" ", command)).strip().lower()
+    """Single-spaced, without control characters. Case is kept: ScienceWorld names objects such
+    as ``unknown substance B``; admissibility is checked case-insensitively."""
+    return _SPACES.sub(" ", _CONTROL.sub(" ", command)).strip()
 
 
 def state_key(*parts: Any) -> str:
@@ -299,8 +300,8 @@ class TextGameEnv(ToolEnv):
             info["tool_calls"] = [call.to_dict()]
             info["command"] = command
             reward = self.reward_of(before, after)
-            admissible = {normalize_command(c) for c in before.admissible}
-            info["invalid_command"] = bool(admissible) and command not in admissible
+            admissible = {normalize_command(c).lower() for c in before.admissible}
+            info["invalid_command"] = bool(admissible) and command.lower() not in admissible
             if info["invalid_command"]:
                 reward -= self.invalid_action_penalty
             obs = self._observation(after.feedback, after, call)

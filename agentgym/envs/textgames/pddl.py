@@ -119,7 +119,7 @@ class PddlBackend(GameBackend):
         return self._snapshot(state)
 
     def _step(self, command: str) -> GameStep:
-        state, _, _ = self._env.step(command)
+        state, _, _ = self._env.step(command.lower())  # commands are matched exactly, names are lower case
         return self._snapshot(state)
 
     def _snapshot(self, state: Any) -> GameStep:

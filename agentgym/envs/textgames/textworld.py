@@ -173,7 +173,7 @@ class TextWorldBackend(GameBackend):
         # The Z-machine interpreter reads ASCII; a leading backslash is one of its meta-commands
         # (some wait for more input forever), so only plain printable text reaches it.
         text = " ".join(_ZMACHINE_UNSAFE.sub(" ", command).split())
-        if not text or text.split()[0] in _META_COMMANDS:
+        if not text or text.split()[0].lower() in _META_COMMANDS:
             return dataclasses.replace(
                 self._last,
                 feedback="That's not a command I recognise."

@@ -120,7 +120,9 @@ class BM25Retriever(BaseRetriever):
             return []
         k = max(1, min(int(k), len(self.corpus)))
         with self._lock:
-            q_ids = self.tokenizer.tokenize(list(queries), update_vocab=False, return_as="ids", show_progress=False)
+            q_ids = self.tokenizer.tokenize(
+                list(queries), update_vocab=False, return_as="ids", show_progress=False
+            )
             scored = [self.model.get_scores_from_ids(ids) for ids in q_ids]
         return [[self._doc(int(i), float(s[i])) for i in top_k(s, k)] for s in scored]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from agentgym.llm.base import Completion, SamplingParams, derive_seed
@@ -47,9 +48,11 @@ class VLLMEngine:
         vllm = _import_vllm()
         self._vllm = vllm
         self.path = path
-        self.llm = vllm.LLM(
-            model=path, max_model_len=max_model_len, dtype=dtype, enforce_eager=True, seed=0, **engine_kw
+        self._engine_kw = dict(
+            max_model_len=max_model_len, dtype=dtype, enforce_eager=True, seed=0, **engine_kw
         )
+        self._tmp: Path | None = None
+        self.llm = vllm.LLM(model=path, **self._engine_kw)
         self.tokenizer = self.llm.get_tokenizer()
         self.chat = ChatFormat(
             self.tokenizer, observation_role="tool" if "<|tool|>" in self.tokenizer.get_vocab() else "user"
@@ -92,18 +95,56 @@ class VLLMEngine:
         return result
 
     def load_weights(self, state_dict: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> None:
-        """Copy trainer weights (HF names) into the engine's model."""
+        """Copy trainer weights (HF names) into the engine's model.
+
+        In place through the model's `load_weights` where vLLM keeps its weight loaders (GPU
+        builds); vLLM's CPU backend repacks linear weights after loading and drops them, so there
+        the engine is rebuilt from a checkpoint of the new weights (slower, same result).
+        """
         items = list(state_dict.items()) if isinstance(state_dict, Mapping) else list(state_dict)
-        items = [(k, v.detach().to("cpu")) for k, v in items]
+        items = [(k, v.detach().to("cpu").contiguous()) for k, v in items]
 
         def _load(model: Any) -> None:
-            model.load_weights(items)
+            model.load_weights(iter(items))
 
-        if hasattr(self.llm, "apply_model"):
-            self.llm.apply_model(_load)
-        else:  # older vLLM: reach the in-process model runner
-            engine = self.llm.llm_engine
-            _load(engine.model_executor.driver_worker.model_runner.model)
+        try:
+            if hasattr(self.llm, "apply_model"):
+                self.llm.apply_model(_load)
+            else:  # older vLLM: reach the in-process model runner
+                _load(self.llm.llm_engine.model_executor.driver_worker.model_runner.model)
+        except AttributeError as exc:  # CPU backend: weight_loader attributes are gone after repacking
+            log.info("in-place weight sync unavailable (%s); rebuilding the engine", exc)
+            self._rebuild(items)
+            return
         reset = getattr(self.llm, "reset_prefix_cache", None)
         if reset is not None:
             reset()
+
+    def _rebuild(self, items: list[tuple[str, Any]]) -> None:
+        import gc
+        import shutil
+        import tempfile
+
+        from safetensors.torch import save_file
+
+        tmp = Path(tempfile.mkdtemp(prefix="agentgym-vllm-"))
+        src = Path(self.path)
+        for f in src.iterdir():
+            if (
+                f.is_file()
+                and not f.name.endswith((".safetensors", ".bin"))
+                and f.name != "model.safetensors.index.json"
+            ):
+                shutil.copy(f, tmp / f.name)
+        seen: set[int] = set()
+        tensors = {}
+        for k, v in items:  # tied weights share storage; safetensors wants distinct tensors
+            tensors[k] = v.clone() if v.data_ptr() in seen else v
+            seen.add(v.data_ptr())
+        save_file(tensors, str(tmp / "model.safetensors"), metadata={"format": "pt"})
+        del self.llm
+        gc.collect()
+        self.llm = self._vllm.LLM(model=str(tmp), **self._engine_kw)
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+        self._tmp = tmp

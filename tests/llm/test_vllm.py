@@ -74,9 +74,10 @@ def test_load_weights_after_an_update_tracks_hf(hf, engine):
     _compare(hf, engine)
 
 
-def test_openai_chat_against_vllm_server(model_dir, hf):
+def test_openai_chat_against_vllm_server(model_dir):
     from agentgym.llm.openai_chat import OpenAIChat
 
+    hf = load_policy(str(model_dir), device="cpu")  # fresh weights (the test above updated the shared one)
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

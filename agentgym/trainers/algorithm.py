@@ -169,6 +169,11 @@ class Algorithm:
     name: ClassVar[str] = ""
     config_class: ClassVar[type[AlgorithmConfig]] = AlgorithmConfig
     sampler: ClassVar[str] = "flat"
+
+    @property
+    def stop_grad_upper(self) -> bool:
+        """AEPO's entropy-balanced clipping (forward value 1+ε_h, gradient kept); off elsewhere."""
+        return False
     """"flat" (B prompts × G samples) or "tree" (branching rollouts, ARPO/AEPO)."""
     uses_critic: ClassVar[bool] = False
     """True when the trainer must build a value model and pass `values` to `loss`."""
@@ -230,6 +235,7 @@ class Algorithm:
             clip_high=cfg.clip_high,
             dual_clip=cfg.dual_clip,
             agg=cfg.loss_agg,
+            stop_grad_upper=self.stop_grad_upper,
             **agg,
         )
         total = pg

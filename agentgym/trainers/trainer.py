@@ -160,7 +160,18 @@ class Trainer:
             seeds = step_seeds(self.tc.seed, step, k, pool.n_prompts, self.tc.eval_seed_offset)[
                 self.rank :: self.world
             ]
-            got = self._collect(pool.train_envs, seeds, self.tc.group_size, self._sampling(step))
+            if self.algo.sampler == "tree":  # ARPO/AEPO branch episodes themselves
+                got = self.algo.collect(
+                    self.engine or self.policy,
+                    pool.train_envs,
+                    seeds,
+                    self.tc.group_size,
+                    self._sampling(step),
+                    max_turns=self.tc.max_turns,
+                    max_context_tokens=self.tc.max_context_tokens,
+                )
+            else:
+                got = self._collect(pool.train_envs, seeds, self.tc.group_size, self._sampling(step))
             for t, env in zip(got, pool.train_envs, strict=False):
                 t.group_id = f"{pool.entry.id}#{k}/{t.group_id}"
                 tasks.append(copy.copy(getattr(env.unwrapped, "task", None)))

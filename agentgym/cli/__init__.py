@@ -22,12 +22,12 @@ app = typer.Typer(
 
 # Command modules: each adds its commands to `app` (or a sub-app) on import.
 from agentgym.cli import envs as _envs  # noqa: E402,F401
-from agentgym.cli import search as _search  # noqa: E402,F401
-from agentgym.cli import serve as _serve  # noqa: E402,F401
 from agentgym.cli import eval as _eval  # noqa: E402,F401
 from agentgym.cli import policy as _policy  # noqa: E402,F401
-from agentgym.cli import train as _train  # noqa: E402,F401
+from agentgym.cli import search as _search  # noqa: E402,F401
+from agentgym.cli import serve as _serve  # noqa: E402,F401
 from agentgym.cli import simulator as _simulator  # noqa: E402,F401
+from agentgym.cli import train as _train  # noqa: E402,F401
 
 
 def main() -> None:

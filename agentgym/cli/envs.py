@@ -107,5 +107,7 @@ def play_cmd(
         console.print(f"[dim]reward {reward:+.3f} (total {total:+.3f}) turn {info.get('turn')}[/dim]")
         if terminated or truncated:
             status = "success" if info.get("success") else "done"
-            console.print(f"[bold]episode over ({'truncated' if truncated else status}); score {info.get('score')}[/bold]")
+            console.print(
+                f"[bold]episode over ({'truncated' if truncated else status}); score {info.get('score')}[/bold]"
+            )
             break

@@ -44,7 +44,9 @@ class CheckResult:
     detail: str = ""
 
 
-def run_oracle(env: gymnasium.Env, seed: int, max_steps: int = 200) -> tuple[list[tuple[str, str, float, dict]], dict]:
+def run_oracle(
+    env: gymnasium.Env, seed: int, max_steps: int = 200
+) -> tuple[list[tuple[str, str, float, dict]], dict]:
     """Play one episode with `oracle_action()`; return [(action, obs, reward, info)] and the last info."""
     env.reset(seed=seed)
     steps: list[tuple[str, str, float, dict]] = []
@@ -77,7 +79,9 @@ def _check(name: str, fn: Callable[[], str | None]) -> CheckResult:
     return CheckResult(name, problem is None, problem or "")
 
 
-def check_contract(env_id: str, /, *, seeds: Sequence[int] = range(5), **env_kwargs: Any) -> list[CheckResult]:
+def check_contract(
+    env_id: str, /, *, seeds: Sequence[int] = range(5), **env_kwargs: Any
+) -> list[CheckResult]:
     """Run Gymnasium's checker and agentgym's contract checks on a registered env."""
     env = make(env_id, **env_kwargs)
     results = []
@@ -92,13 +96,15 @@ def check_contract(env_id: str, /, *, seeds: Sequence[int] = range(5), **env_kwa
         for s in seeds:
             _, info = run_oracle(env, s)
             if not info.get("success"):
-                return f"seed {s}: the oracle did not succeed (last info: {json.dumps(info, default=str)[:300]})"
+                return (
+                    f"seed {s}: the oracle did not succeed (last info: {json.dumps(info, default=str)[:300]})"
+                )
         return None
 
     def garbage() -> str | None:
         for a in GARBAGE_ACTIONS:
             env.reset(seed=0)
-            obs, reward, *_ = env.step(a)
+            obs, _reward, *_ = env.step(a)
             if not isinstance(obs, str):
                 return f"action {a[:30]!r} gave a non-text observation"
         return None

@@ -124,8 +124,10 @@ class XMLParser(ActionParser):
 
     def format_call(self, call: ToolCall) -> str:
         arg = self._primary.get(call.name)
-        body = str(call.arguments[arg]) if arg is not None and set(call.arguments) == {arg} else json.dumps(
-            dict(call.arguments)
+        body = (
+            str(call.arguments[arg])
+            if arg is not None and set(call.arguments) == {arg}
+            else json.dumps(dict(call.arguments))
         )
         return f"<{call.name}>{body}</{call.name}>"
 
@@ -144,7 +146,9 @@ class JSONParser(ActionParser):
         problem = self._check_balance(action, ["tool_call", self.answer_tag])
         if problem:
             return ParsedAction(error=problem)
-        answer = re.search(rf"<{re.escape(self.answer_tag)}>(.*?)</{re.escape(self.answer_tag)}>", action, re.S)
+        answer = re.search(
+            rf"<{re.escape(self.answer_tag)}>(.*?)</{re.escape(self.answer_tag)}>", action, re.S
+        )
         if answer:
             return ParsedAction(answer=answer.group(1).strip())
         bodies = self._call.findall(action)
@@ -166,14 +170,20 @@ class JSONParser(ActionParser):
                     args = json.loads(args)
                 except json.JSONDecodeError:
                     return ParsedAction(error="`arguments` must be a JSON object")
-            calls.append(ToolCall(obj["name"], args if isinstance(args, dict) else {"_": args}, id=f"call_{i}"))
+            calls.append(
+                ToolCall(obj["name"], args if isinstance(args, dict) else {"_": args}, id=f"call_{i}")
+            )
         return ParsedAction(tool_calls=calls)
 
     def wrap_observation(self, results: Sequence[tuple[ToolCall, str]]) -> str:
         return "\n".join(f"<tool_response>{text}</tool_response>" for _, text in results)
 
     def format_call(self, call: ToolCall) -> str:
-        return "<tool_call>" + json.dumps({"name": call.name, "arguments": dict(call.arguments)}) + "</tool_call>"
+        return (
+            "<tool_call>"
+            + json.dumps({"name": call.name, "arguments": dict(call.arguments)})
+            + "</tool_call>"
+        )
 
     def usage(self) -> str:
         return (
@@ -199,7 +209,9 @@ class OpenAIParser(ActionParser):
             content = msg.get("content")
             if not isinstance(content, str) or not content.strip():
                 return ParsedAction(error="empty message: call a tool or answer")
-            m = re.search(rf"<{re.escape(self.answer_tag)}>(.*?)</{re.escape(self.answer_tag)}>", content, re.S)
+            m = re.search(
+                rf"<{re.escape(self.answer_tag)}>(.*?)</{re.escape(self.answer_tag)}>", content, re.S
+            )
             return ParsedAction(answer=(m.group(1) if m else content).strip())
         if not isinstance(tool_calls, list):
             return ParsedAction(error="`tool_calls` must be a list")
@@ -215,7 +227,13 @@ class OpenAIParser(ActionParser):
                 args = json.loads(args) if isinstance(args, str) else args
             except json.JSONDecodeError as exc:
                 return ParsedAction(error=f"function.arguments is not valid JSON: {exc.msg}")
-            calls.append(ToolCall(fn["name"], args if isinstance(args, dict) else {"_": args}, id=str(tc.get("id") or f"call_{i}")))
+            calls.append(
+                ToolCall(
+                    fn["name"],
+                    args if isinstance(args, dict) else {"_": args},
+                    id=str(tc.get("id") or f"call_{i}"),
+                )
+            )
         return ParsedAction(tool_calls=calls)
 
     def wrap_observation(self, results: Sequence[tuple[ToolCall, str]]) -> str:
@@ -240,16 +258,22 @@ class OpenAIParser(ActionParser):
         return json.dumps({"role": "assistant", "content": answer})
 
     def usage(self) -> str:
-        return "Reply with an assistant message: tool_calls to use a tool, or plain content as the final answer."
+        return (
+            "Reply with an assistant message: tool_calls to use a tool, or plain content as the final answer."
+        )
 
 
 _PARSERS: dict[str, type[ActionParser]] = {"xml": XMLParser, "json": JSONParser, "openai": OpenAIParser}
 
 
-def make_parser(fmt: str, tools: Mapping[str, Tool], answer_tag: str = "answer", max_calls: int = 4) -> ActionParser:
+def make_parser(
+    fmt: str, tools: Mapping[str, Tool], answer_tag: str = "answer", max_calls: int = 4
+) -> ActionParser:
     """Build the parser for an action format name."""
     from agentgym.errors import InvalidConfig, did_you_mean
 
     if fmt not in _PARSERS:
-        raise InvalidConfig(f"action_format must be one of {FORMATS}, got {fmt!r}." + did_you_mean(str(fmt), FORMATS))
+        raise InvalidConfig(
+            f"action_format must be one of {FORMATS}, got {fmt!r}." + did_you_mean(str(fmt), FORMATS)
+        )
     return _PARSERS[fmt](tools, answer_tag=answer_tag, max_calls=max_calls)

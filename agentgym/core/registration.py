@@ -18,7 +18,7 @@ import gymnasium
 
 from agentgym.errors import EnvNotFound, did_you_mean
 
-__all__ = ["EnvInfo", "NAMESPACE", "full_id", "list_envs", "load_plugins", "make", "register"]
+__all__ = ["NAMESPACE", "EnvInfo", "full_id", "list_envs", "load_plugins", "make", "register"]
 
 NAMESPACE = "agentgym"
 ENTRY_POINT_GROUP = "agentgym.envs"

@@ -54,7 +54,9 @@ class ToolEnv(Env):
         if max_turns is not None and max_turns < 1:
             raise InvalidConfig(f"max_turns must be >= 1, got {max_turns}")
         if format_penalty < 0:
-            raise InvalidConfig(f"format_penalty is subtracted from the reward, so it must be >= 0; got {format_penalty}")
+            raise InvalidConfig(
+                f"format_penalty is subtracted from the reward, so it must be >= 0; got {format_penalty}"
+            )
         self.toolset = Toolset(tools)
         self.action_format = action_format
         self.parser: ActionParser = make_parser(action_format, self.toolset, answer_tag=answer_tag)
@@ -107,7 +109,9 @@ class ToolEnv(Env):
             f"You have at most {self.max_turns} turns."
         )
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
         super().reset(seed=seed)
         pinned = (options or {}).get("task")
         if pinned is None:
@@ -164,21 +168,28 @@ class ToolEnv(Env):
             errors = [r.error for r in results if r.error]
             if errors:
                 info["error"] = "; ".join(errors)
-            obs = self.parser.wrap_observation([(c, self._clip(r.render())) for c, r in zip(parsed.tool_calls, results)])
+            obs = self.parser.wrap_observation(
+                [(c, self._clip(r.render())) for c, r in zip(parsed.tool_calls, results, strict=True)]
+            )
         truncated = not terminated and self.turn >= self.max_turns
         if truncated:
             info.update(score=0.0, success=False, truncation="max_turns")
         if terminated or truncated:
             self.done = True
             info.update(self.final_info())
-        self.history.append({"action": action if isinstance(action, str) else repr(action), "observation": obs})
+        self.history.append(
+            {"action": action if isinstance(action, str) else repr(action), "observation": obs}
+        )
         self._last_observation = obs
         return obs, float(reward), terminated, truncated, info
 
     def _clip(self, text: str) -> str:
         if len(text) <= self.max_observation_chars:
             return text
-        return text[: self.max_observation_chars] + f"\n[... truncated {len(text) - self.max_observation_chars} characters]"
+        return (
+            text[: self.max_observation_chars]
+            + f"\n[... truncated {len(text) - self.max_observation_chars} characters]"
+        )
 
     # ----------------------------------------------------------------- forking
     def state_dict(self) -> dict[str, Any]:

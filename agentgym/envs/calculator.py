@@ -109,7 +109,9 @@ class CalculatorEnv(ToolEnv):
     ):
         lo, hi = (difficulty, difficulty) if isinstance(difficulty, int) else tuple(difficulty)
         if not 1 <= lo <= hi <= 5:
-            raise InvalidConfig(f"difficulty must be an int or (lo, hi) range within 1..5, got {difficulty!r}")
+            raise InvalidConfig(
+                f"difficulty must be an int or (lo, hi) range within 1..5, got {difficulty!r}"
+            )
         if distractors < 0:
             raise InvalidConfig(f"distractors must be >= 0, got {distractors}")
         super().__init__(tools=[calculator], **kwargs)
@@ -126,12 +128,16 @@ class CalculatorEnv(ToolEnv):
         return Task(tid, question, answer=answer, meta={"difficulty": d}, private={"expression": expr})
 
     def get_task(self, task_id: str) -> Task:
-        raise KeyError(f"Calculator tasks are generated from seeds; use reset(seed=...) instead of id {task_id!r}")
+        raise KeyError(
+            f"Calculator tasks are generated from seeds; use reset(seed=...) instead of id {task_id!r}"
+        )
 
     def score_answer(self, answer: str, task: Task) -> Score:
         got = parse_number(answer)
         want = Fraction(task.answer)
-        ok = got is not None and (got == want or abs(float(got) - float(want)) <= self.tolerance * max(1.0, abs(float(want))))
+        ok = got is not None and (
+            got == want or abs(float(got) - float(want)) <= self.tolerance * max(1.0, abs(float(want)))
+        )
         return Score(reward=1.0 if ok else 0.0, score=1.0 if ok else 0.0, success=bool(ok))
 
     def extra_state(self) -> dict[str, Any]:
@@ -141,13 +147,18 @@ class CalculatorEnv(ToolEnv):
         self._calc_result = state.get("calc_result")
 
     def on_tool_results(self, calls, results) -> None:
-        for c, r in zip(calls, results):
-            if c.name == "calculator" and r.ok and c.arguments.get("expression") == self.task.private["expression"]:
+        for c, r in zip(calls, results, strict=True):
+            if (
+                c.name == "calculator"
+                and r.ok
+                and c.arguments.get("expression") == self.task.private["expression"]
+            ):
                 self._calc_result = r.content
 
     def oracle_action(self) -> str:
         assert self.task is not None, "call reset() first"
         if self._calc_result is None:
-            return self.parser.format_call(ToolCall("calculator", {"expression": self.task.private["expression"]}))
+            return self.parser.format_call(
+                ToolCall("calculator", {"expression": self.task.private["expression"]})
+            )
         return self.parser.format_answer(self._calc_result)
-

@@ -45,7 +45,11 @@ class Price:
     per_1k_output_tokens: float = 0.0
 
     def cost(self, calls: int, tokens_in: int, tokens_out: int) -> float:
-        return calls * self.per_call + tokens_in / 1000 * self.per_1k_input_tokens + tokens_out / 1000 * self.per_1k_output_tokens
+        return (
+            calls * self.per_call
+            + tokens_in / 1000 * self.per_1k_input_tokens
+            + tokens_out / 1000 * self.per_1k_output_tokens
+        )
 
 
 @dataclass
@@ -101,7 +105,9 @@ class Accountant:
         """Raise `BudgetExceeded` once the budget is spent (call before an expensive call)."""
         if self.over_budget:
             spent = ", ".join(f"{k}: {v.calls} calls, {v.cost:.4f}" for k, v in self.snapshot().items())
-            raise BudgetExceeded(f"cost budget {self.budget:g} spent ({self.total_cost:.4f}; {spent}); raise the budget or use the cache")
+            raise BudgetExceeded(
+                f"cost budget {self.budget:g} spent ({self.total_cost:.4f}; {spent}); raise the budget or use the cache"
+            )
 
     def snapshot(self) -> dict[str, ServiceTotals]:
         with self._lock:

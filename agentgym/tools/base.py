@@ -174,8 +174,9 @@ def validate_arguments(parameters: Mapping[str, Any], arguments: Any) -> str | N
         if key not in props:
             if parameters.get("additionalProperties", False):
                 continue
-            return f"unknown argument `{key}`; expected one of: {', '.join(props) or '(none)'}" + did_you_mean(
-                key, props
+            return (
+                f"unknown argument `{key}`; expected one of: {', '.join(props) or '(none)'}"
+                + did_you_mean(key, props)
             )
         if not _check_type(value, props[key]):
             want = props[key].get("type") or props[key].get("enum") or "a valid value"
@@ -258,7 +259,10 @@ class FunctionTool:
                         latency_s=time.perf_counter() - start,
                     )
         except Exception as exc:  # a tool failure is data for the agent, not a crash
-            return ToolResult(error=f"{self.name} failed: {type(exc).__name__}: {exc}", latency_s=time.perf_counter() - start)
+            return ToolResult(
+                error=f"{self.name} failed: {type(exc).__name__}: {exc}",
+                latency_s=time.perf_counter() - start,
+            )
         if len(result.content) > self.max_output_chars:
             result.content = result.content[: self.max_output_chars] + "\n[... output truncated]"
             result.truncated = True
@@ -298,7 +302,9 @@ def tool(
     """
 
     def wrap(f: Callable[..., Any]) -> FunctionTool:
-        return FunctionTool(f, name=name, description=description, timeout=timeout, max_output_chars=max_output_chars)
+        return FunctionTool(
+            f, name=name, description=description, timeout=timeout, max_output_chars=max_output_chars
+        )
 
     return wrap(fn) if fn is not None else wrap
 
@@ -347,14 +353,17 @@ class Toolset(Mapping[str, Tool]):
         if t is None:
             known = ", ".join(self._tools) or "(none)"
             return ToolResult(
-                error=f"unknown tool `{call.name}`; available tools: {known}." + did_you_mean(call.name, self._tools)
+                error=f"unknown tool `{call.name}`; available tools: {known}."
+                + did_you_mean(call.name, self._tools)
             )
         if not isinstance(t, FunctionTool):  # FunctionTool validates its own arguments
             problem = validate_arguments(t.parameters, call.arguments)
             if problem is not None:
                 return ToolResult(error=f"{t.name}: {problem}")
         if not isinstance(call.arguments, Mapping):
-            return ToolResult(error=f"{t.name}: arguments must be a JSON object, got {type(call.arguments).__name__}")
+            return ToolResult(
+                error=f"{t.name}: arguments must be a JSON object, got {type(call.arguments).__name__}"
+            )
         try:
             return t(**call.arguments)
         except Exception as exc:  # third-party Tool objects may raise; keep the episode alive
@@ -372,7 +381,10 @@ class Toolset(Mapping[str, Tool]):
 
     def mcp_tools(self) -> list[dict[str, Any]]:
         """Tool descriptions in MCP's `tools/list` shape (name, description, inputSchema)."""
-        return [{"name": t.name, "description": t.description, "inputSchema": t.parameters} for t in self._tools.values()]
+        return [
+            {"name": t.name, "description": t.description, "inputSchema": t.parameters}
+            for t in self._tools.values()
+        ]
 
     def describe(self) -> str:
         """A plain-text listing for system prompts."""
@@ -382,4 +394,3 @@ class Toolset(Mapping[str, Tool]):
             args = ", ".join(f"{k}: {v.get('type', 'any')}" for k, v in props.items())
             lines.append(f"- {t.name}({args}): {t.description}")
         return "\n".join(lines)
-

@@ -12,13 +12,12 @@ import math
 import operator
 from collections.abc import Callable
 from fractions import Fraction
-from typing import Union
 
 from agentgym.tools.base import FunctionTool, ToolResult
 
 __all__ = ["CalculatorError", "calculator", "evaluate", "format_number"]
 
-Number = Union[Fraction, float]
+Number = Fraction | float
 
 MAX_EXPONENT = 1000
 MAX_BITS = 4096
@@ -160,7 +159,9 @@ def _eval(node: ast.AST) -> Number:
     if isinstance(node, ast.Name):
         if node.id in _CONSTANTS:
             return _CONSTANTS[node.id]
-        raise CalculatorError(f"unknown name `{node.id}`: only numbers, operators and {', '.join(_FUNCS)} are allowed")
+        raise CalculatorError(
+            f"unknown name `{node.id}`: only numbers, operators and {', '.join(_FUNCS)} are allowed"
+        )
     if isinstance(node, ast.Attribute):
         raise CalculatorError("attribute access is not allowed")
     raise CalculatorError(f"`{type(node).__name__}` is not allowed in a calculator expression")

@@ -67,9 +67,11 @@ def test_wrong_answer_scores_zero(env: gymnasium.Env) -> None:
         ("<calculator></calculator>", "empty expression"),
     ],
 )
-def test_malformed_actions_yield_explaining_observations(env: gymnasium.Env, action: str, fragment: str) -> None:
+def test_malformed_actions_yield_explaining_observations(
+    env: gymnasium.Env, action: str, fragment: str
+) -> None:
     env.reset(seed=1)
-    obs, reward, terminated, truncated, info = env.step(action)
+    obs, _reward, terminated, _truncated, info = env.step(action)
     assert fragment in obs, obs
     assert not terminated
     assert info["turn"] == 1
@@ -91,7 +93,7 @@ def test_every_garbage_action_in_every_format() -> None:
         env = agentgym.make("agentgym/Calculator-v0", action_format=fmt)
         for action in [*GARBAGE_ACTIONS, os.urandom(64).decode("latin-1")]:
             env.reset(seed=0)
-            obs, reward, terminated, truncated, info = env.step(action)
+            obs, reward, _terminated, _truncated, _info = env.step(action)
             assert isinstance(obs, str) and obs
             assert isinstance(reward, float)
 
@@ -108,7 +110,7 @@ def test_max_turns_truncates_not_terminates() -> None:
     env.reset(seed=0)
     flags = [env.step("<calculator>1+1</calculator>")[2:4] for _ in range(3)]
     assert flags == [(False, False), (False, False), (False, True)]
-    obs, reward, terminated, truncated, info = env.step("<calculator>1</calculator>")
+    obs, _reward, terminated, _truncated, _info = env.step("<calculator>1</calculator>")
     assert terminated and "over" in obs
 
 
@@ -118,7 +120,11 @@ def test_same_seed_same_actions_same_trajectory() -> None:
         rng = np.random.default_rng(seed)
         out = [env.reset(seed=seed)]
         for _ in range(3):
-            action = env.unwrapped.oracle_action() if rng.random() < 0.5 else f"<calculator>{rng.integers(9)}</calculator>"
+            action = (
+                env.unwrapped.oracle_action()
+                if rng.random() < 0.5
+                else f"<calculator>{rng.integers(9)}</calculator>"
+            )
             out.append(env.step(action))
         return json.dumps(out, default=str)
 
@@ -133,7 +139,7 @@ def test_fork_is_independent() -> None:
     env.step(env.unwrapped.oracle_action())
     copy = agentgym.fork(env)
     state = json.dumps(env.unwrapped.state_dict(), sort_keys=True)
-    obs, reward, terminated, *_ = copy.step(copy.unwrapped.oracle_action())
+    _obs, reward, terminated, *_ = copy.step(copy.unwrapped.oracle_action())
     assert terminated and reward == 1.0
     assert json.dumps(env.unwrapped.state_dict(), sort_keys=True) == state
     _, reward2, terminated2, *_ = env.step(env.unwrapped.oracle_action())
@@ -144,7 +150,7 @@ def test_pinned_task_and_invalid_config() -> None:
     env = agentgym.make("agentgym/Calculator-v0")
     env.reset(seed=7)
     task = env.unwrapped.task.to_dict()
-    obs, info = env.reset(seed=99, options={"task": task})
+    _obs, info = env.reset(seed=99, options={"task": task})
     assert info["task"]["id"] == task["id"]
     with pytest.raises(InvalidConfig, match="difficulty"):
         agentgym.make("agentgym/Calculator-v0", difficulty=9)

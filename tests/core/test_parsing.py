@@ -40,7 +40,10 @@ def test_xml_primary_argument_json_arguments_and_thinking() -> None:
     got = p.parse("<think>hmm <b>x</b></think> <search> who wrote it </search>")
     assert got.tool_calls == [ToolCall("search", {"query": "who wrote it"}, id="call_0")]
     got = p.parse('<move>{"x": 1, "y": 2}</move><search>a</search>')
-    assert [c.name for c in got.tool_calls] == ["move", "search"] and got.tool_calls[0].arguments == {"x": 1, "y": 2}
+    assert [c.name for c in got.tool_calls] == ["move", "search"] and got.tool_calls[0].arguments == {
+        "x": 1,
+        "y": 2,
+    }
     assert p.parse("reasoning <answer> Paris </answer>").answer == "Paris"
     assert "JSON object" in p.parse("<move>1,2</move>").error
     assert "at most 4" in p.parse("<search>a</search>" * 5).error
@@ -65,12 +68,20 @@ def test_json_format() -> None:
 
 def test_openai_format() -> None:
     p = make_parser("openai", TOOLS)
-    msg = {"role": "assistant", "tool_calls": [{"id": "c9", "type": "function", "function": {"name": "search", "arguments": '{"query": "q"}'}}]}
+    msg = {
+        "role": "assistant",
+        "tool_calls": [
+            {"id": "c9", "type": "function", "function": {"name": "search", "arguments": '{"query": "q"}'}}
+        ],
+    }
     assert p.parse(json.dumps(msg)).tool_calls == [ToolCall("search", {"query": "q"}, id="c9")]
     assert p.parse(json.dumps({"role": "assistant", "content": "It is 4."})).answer == "It is 4."
     assert p.parse("plain text answer").answer == "plain text answer"
     assert p.parse(json.dumps({"content": ""})).error
-    assert "valid JSON" in p.parse(json.dumps({"tool_calls": [{"function": {"name": "search", "arguments": "{"}}]})).error
+    assert (
+        "valid JSON"
+        in p.parse(json.dumps({"tool_calls": [{"function": {"name": "search", "arguments": "{"}}]})).error
+    )
     obs = json.loads(p.wrap_observation([(ToolCall("search", {}, id="c9"), "result")]))
     assert obs == [{"role": "tool", "tool_call_id": "c9", "content": "result"}]
 

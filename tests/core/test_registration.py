@@ -28,7 +28,9 @@ def test_unknown_id_suggests() -> None:
 
 
 def test_register_a_callable_and_a_class() -> None:
-    agentgym.register("TmpCalc-v0", lambda **kw: agentgym.make("agentgym/Calculator-v0").unwrapped, description="tmp")
+    agentgym.register(
+        "TmpCalc-v0", lambda **kw: agentgym.make("agentgym/Calculator-v0").unwrapped, description="tmp"
+    )
     env = agentgym.make("agentgym/TmpCalc-v0")
     assert isinstance(env.reset(seed=0)[0], str)
     with pytest.raises(ValueError, match="registers under"):
@@ -40,7 +42,7 @@ def test_entry_point_plugin_is_discovered(tmp_path: Path, monkeypatch: pytest.Mo
     pkg.mkdir()
     (pkg / "__init__.py").write_text(
         textwrap.dedent(
-            '''
+            """
             import agentgym
             from agentgym.envs.calculator import CalculatorEnv
 
@@ -49,7 +51,7 @@ def test_entry_point_plugin_is_discovered(tmp_path: Path, monkeypatch: pytest.Mo
 
             def register():
                 agentgym.register("Dummy-v0", "agentgym_dummy_plugin:DummyEnv", description="from a plugin")
-            '''
+            """
         )
     )
     dist = tmp_path / "agentgym_dummy_plugin-0.1.dist-info"

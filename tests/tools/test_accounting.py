@@ -10,7 +10,9 @@ from agentgym.tools.accounting import Accountant, BudgetExceeded, Price, default
 
 
 def test_totals_match_calls_and_prices() -> None:
-    acct = Accountant(prices={"llm": Price(per_1k_input_tokens=0.5, per_1k_output_tokens=1.5), "web": Price(per_call=0.01)})
+    acct = Accountant(
+        prices={"llm": Price(per_1k_input_tokens=0.5, per_1k_output_tokens=1.5), "web": Price(per_call=0.01)}
+    )
     for _ in range(3):
         acct.record("web", latency_s=0.1)
     acct.record("web", latency_s=0.2, error=True)

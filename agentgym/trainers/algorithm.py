@@ -169,14 +169,14 @@ class Algorithm:
     name: ClassVar[str] = ""
     config_class: ClassVar[type[AlgorithmConfig]] = AlgorithmConfig
     sampler: ClassVar[str] = "flat"
+    """"flat" (B prompts × G samples) or "tree" (branching rollouts, ARPO/AEPO)."""
+    uses_critic: ClassVar[bool] = False
+    """True when the trainer must build a value model and pass `values` to `loss`."""
 
     @property
     def stop_grad_upper(self) -> bool:
         """AEPO's entropy-balanced clipping (forward value 1+ε_h, gradient kept); off elsewhere."""
         return False
-    """"flat" (B prompts × G samples) or "tree" (branching rollouts, ARPO/AEPO)."""
-    uses_critic: ClassVar[bool] = False
-    """True when the trainer must build a value model and pass `values` to `loss`."""
 
     def __init__(self, cfg: AlgorithmConfig, *, total_steps: int = 1):
         if not isinstance(cfg, self.config_class):

@@ -133,6 +133,8 @@ class CalculatorEnv(ToolEnv):
         )
 
     def score_answer(self, answer: str, task: Task) -> Score:
+        if answer.strip() == str(task.answer):  # the common exact case, without Fraction parsing
+            return Score(reward=1.0, score=1.0, success=True)
         got = parse_number(answer)
         want = Fraction(task.answer)
         ok = got is not None and (

@@ -24,6 +24,8 @@ def train_cmd(
     out: Path = typer.Option(None, "--out", help="run directory (default runs/<config name>[-quick])"),
     quick: bool = typer.Option(False, "--quick", help="apply the preset's `quick` overrides (a short run)"),
     resume: bool = typer.Option(False, "--resume", help="continue from the newest checkpoint in --out"),
+    env_workers: int = typer.Option(0, "--env-workers", help="run the training envs in N Ray actors"),
+    ray_address: str = typer.Option(None, "--ray-address", help="Ray cluster address (default: local Ray)"),
 ) -> None:
     """Train an agent: prints the resolved config, writes metrics, checkpoints, summary.json and curve.png."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -32,6 +34,10 @@ def train_cmd(
     from agentgym.trainers.run_config import load_run_config
 
     try:
+        if env_workers:
+            set_ = [*set_, f"trainer.env_workers={env_workers}"]
+        if ray_address:
+            set_ = [*set_, f"trainer.ray_address={ray_address}"]
         cfg = load_run_config(config, set_, quick=quick)
     except InvalidConfig as exc:
         typer.secho(f"invalid config: {exc}", err=True, fg="red")

@@ -51,7 +51,19 @@ class EnvPool:
         import agentgym
 
         local = math.ceil(n_prompts / world)
-        train = [agentgym.make(entry.id, **entry.kwargs) for _ in range(local * cfg.group_size)]
+        if cfg.env_workers > 0:  # env work in Ray actors; the collector cannot tell the proxies apart
+            from agentgym.distributed import make_envs
+
+            train = make_envs(
+                entry.id,
+                local * cfg.group_size,
+                env_workers=cfg.env_workers,
+                ray_address=cfg.ray_address,
+                num_cpus_per_worker=cfg.env_worker_cpus,
+                **entry.kwargs,
+            )
+        else:
+            train = [agentgym.make(entry.id, **entry.kwargs) for _ in range(local * cfg.group_size)]
         ekw = entry.kwargs if entry.eval_kwargs is None else {**entry.kwargs, **entry.eval_kwargs}
         n_eval = len(range(rank, cfg.eval_episodes, world)) if cfg.eval_every > 0 else 0
         evals = [agentgym.make(entry.id, **ekw) for _ in range(n_eval)]

@@ -130,6 +130,12 @@ class TrainerConfig(ConfigBase):
     """Also log to Weights & Biases (needs wandb; honours WANDB_MODE)."""
     progress: bool = True
     """Show a progress bar."""
+    env_workers: int = 0
+    """Run the training envs in this many Ray actors (agentgym.distributed); 0 = in-process."""
+    ray_address: str | None = None
+    """Ray cluster to join when env_workers > 0 (null = start a local Ray)."""
+    env_worker_cpus: float = 1.0
+    """CPUs Ray reserves per env worker (0 is fine for light envs sharing a small machine)."""
 
     def __post_init__(self) -> None:
         positive = (
@@ -146,6 +152,10 @@ class TrainerConfig(ConfigBase):
                 raise InvalidConfig(f"trainer.{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0:
             raise InvalidConfig(f"trainer.lr must be > 0, got {self.lr}")
+        if self.env_workers < 0:
+            raise InvalidConfig(
+                f"trainer.env_workers must be >= 0 (0 = in-process envs), got {self.env_workers}"
+            )
         if self.minibatches > self.prompts_per_step * self.group_size:
             raise InvalidConfig(
                 f"trainer.minibatches ({self.minibatches}) exceeds the batch of {self.prompts_per_step * self.group_size} rollouts; lower it"

@@ -20,6 +20,22 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+def json_object(text: str | None, option: str = "--env-kwargs") -> dict:
+    """Parse a JSON-object option value ({} when absent); a usage error (exit 2) otherwise."""
+    if not text:
+        return {}
+    import json
+
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise typer.BadParameter(f"{option} must be a JSON object: {exc}") from exc
+    if not isinstance(value, dict):
+        raise typer.BadParameter(f"{option} must be a JSON object")
+    return value
+
+
 # Command modules: each adds its commands to `app` (or a sub-app) on import.
 from agentgym.cli import envs as _envs  # noqa: E402,F401
 from agentgym.cli import eval as _eval  # noqa: E402,F401

@@ -9,21 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agentgym.cli import app
+from agentgym.cli import app, json_object
 
 console = Console()
-
-
-def _parse_kwargs(env_kwargs: str | None) -> dict:
-    if not env_kwargs:
-        return {}
-    try:
-        value = json.loads(env_kwargs)
-    except json.JSONDecodeError as exc:
-        raise typer.BadParameter(f"--env-kwargs must be a JSON object: {exc}") from exc
-    if not isinstance(value, dict):
-        raise typer.BadParameter("--env-kwargs must be a JSON object")
-    return value
 
 
 @app.command("list")
@@ -42,7 +30,7 @@ def info_cmd(env_id: str, env_kwargs: str = typer.Option(None, help="JSON object
     """Show an env's system prompt, tool schemas and action format."""
     import agentgym
 
-    env = agentgym.make(env_id, **_parse_kwargs(env_kwargs))
+    env = agentgym.make(env_id, **json_object(env_kwargs))
     _, info = env.reset(seed=0)
     u = env.unwrapped
     console.rule(env.spec.id if env.spec else env_id)
@@ -62,7 +50,7 @@ def check_cmd(
     """Run Gymnasium's check_env plus agentgym's contract checks; exit 1 if any fails."""
     from agentgym.core.checks import check_contract
 
-    results = check_contract(env_id, seeds=range(seeds), **_parse_kwargs(env_kwargs))
+    results = check_contract(env_id, seeds=range(seeds), **json_object(env_kwargs))
     for r in results:
         mark = "[green]PASS[/green]" if r.ok else "[red]FAIL[/red]"
         console.print(f"{mark} {r.name}" + (f": {r.detail}" if r.detail else ""))
@@ -83,7 +71,7 @@ def play_cmd(
     """
     import agentgym
 
-    env = agentgym.make(env_id, **_parse_kwargs(env_kwargs))
+    env = agentgym.make(env_id, **json_object(env_kwargs))
     obs, info = env.reset(seed=seed)
     console.print(env.unwrapped.system_prompt, style="dim", markup=False)
     console.print(obs, markup=False)

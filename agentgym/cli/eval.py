@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
-from agentgym.cli import app
+from agentgym.cli import app, json_object
 
 console = Console()
-
-
-def _kwargs(text: str | None) -> dict:
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise typer.BadParameter(f"--env-kwargs must be a JSON object: {exc}") from exc
-    if not isinstance(value, dict):
-        raise typer.BadParameter("--env-kwargs must be a JSON object")
-    return value
 
 
 def _task_list(path: Path | None) -> list[str] | None:
@@ -71,7 +58,7 @@ def eval_cmd(
     from agentgym.eval.summary import format_summary
 
     cfg = EvalConfig(
-        env_id=env, out=out, model=model, env_kwargs=_kwargs(env_kwargs), split=split, n=n, tasks=_task_list(tasks),
+        env_id=env, out=out, model=model, env_kwargs=json_object(env_kwargs), split=split, n=n, tasks=_task_list(tasks),
         samples=samples, concurrency=concurrency, temperature=temperature, max_tokens=max_tokens, max_turns=max_turns,
         seed=seed, resume=resume, submission=submission, judge=judge, price_in=price_in, price_out=price_out,
     )  # fmt: skip

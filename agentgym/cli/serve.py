@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import typer
 
-from agentgym.cli import app
+from agentgym.cli import app, json_object
 from agentgym.errors import InvalidConfig
 
 
 def _env_kwargs(text: str | None, env_ids: list[str]) -> dict[str, dict[str, Any]]:
     """`--env-kwargs` is either {"kw": value} for every env or {"Env-v0": {"kw": value}, ...}."""
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise typer.BadParameter(f"--env-kwargs must be a JSON object: {exc}") from exc
-    if not isinstance(value, dict):
-        raise typer.BadParameter("--env-kwargs must be a JSON object")
+    value = json_object(text)
     if value and all(k in env_ids for k in value):
         return {k: dict(v) for k, v in value.items()}
     return {e: dict(value) for e in env_ids}

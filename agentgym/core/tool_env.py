@@ -8,7 +8,6 @@ observation that says what was wrong, never an exception.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -217,7 +216,3 @@ class ToolEnv(Env):
         spec = getattr(self, "spec", None)
         return f"<{type(self).__name__} {spec.id if spec else ''} format={self.action_format} turns={self.max_turns}>"
 
-
-def dumps_info(info: dict[str, Any]) -> str:
-    """Compact JSON of an info dict (used by the CLI and logs)."""
-    return json.dumps(info, default=str, ensure_ascii=False)

@@ -21,11 +21,10 @@ from typing import Any
 
 import gymnasium
 
-from agentgym.core.env import Env
 from agentgym.core.parsing import ActionParser
 from agentgym.distributed.worker import EnvWorker
 from agentgym.errors import InvalidConfig, ProviderError
-from agentgym.server.sessions import parser_from_description
+from agentgym.server.sessions import DescribedEnv
 
 __all__ = ["EnvProxy", "EnvWorkerCrashed", "PoolStats", "RayEnvPool", "make_envs"]
 
@@ -263,7 +262,7 @@ class RayEnvPool:
         self.close()
 
 
-class EnvProxy(Env):
+class EnvProxy(DescribedEnv):
     """A `gymnasium.Env` whose env lives in a `RayEnvPool` worker."""
 
     def __init__(self, pool: RayEnvPool, worker: int, slot: int, generation: int):
@@ -320,29 +319,6 @@ class EnvProxy(Env):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.pool._call(self, "call", self.slot, "load_state_dict", (state,))
-
-    @property
-    def system_prompt(self) -> str:  # type: ignore[override]
-        return str(self._described.get("system_prompt", ""))
-
-    @property
-    def action_format(self) -> str | None:
-        return self._described.get("action_format")
-
-    @property
-    def max_turns(self) -> int | None:
-        return self._described.get("max_turns")
-
-    @property
-    def tools(self) -> list[dict[str, Any]]:
-        return list(self._described.get("tools", []))
-
-    @property
-    def parser(self) -> ActionParser | None:
-        """The env's action parser, rebuilt here (its tools only carry schemas)."""
-        if self._parser is None:
-            self._parser = parser_from_description(self._described)
-        return self._parser
 
     def remote_attr(self, name: str) -> Any:
         """Read any other attribute of the remote env (it must be picklable)."""

@@ -18,10 +18,9 @@ from typing import Any
 
 import httpx
 
-from agentgym.core.env import Env
 from agentgym.core.parsing import ActionParser
 from agentgym.errors import AgentGymError, ProviderError
-from agentgym.server.sessions import parser_from_description
+from agentgym.server.sessions import DescribedEnv
 
 __all__ = ["RemoteEnv", "RemoteEnvError"]
 
@@ -46,7 +45,7 @@ class RemoteEnvError(ProviderError):
         self.kind = kind
 
 
-class RemoteEnv(Env):
+class RemoteEnv(DescribedEnv):
     """A client of `agentgym serve`, indistinguishable from the local env it mirrors.
 
     Args:
@@ -171,29 +170,6 @@ class RemoteEnv(Env):
             self._client.close()
 
     # ----------------------------------------------------------------- what the agent needs
-    @property
-    def system_prompt(self) -> str:  # type: ignore[override]
-        return str(self._described.get("system_prompt", ""))
-
-    @property
-    def action_format(self) -> str | None:
-        return self._described.get("action_format")
-
-    @property
-    def max_turns(self) -> int | None:
-        return self._described.get("max_turns")
-
-    @property
-    def tools(self) -> list[dict[str, Any]]:
-        """OpenAI function schemas of the env's tools."""
-        return list(self._described.get("tools", []))
-
-    @property
-    def parser(self) -> ActionParser | None:
-        """The env's action parser, rebuilt here (its tools only carry schemas)."""
-        if self._parser is None and self._described:
-            self._parser = parser_from_description(self._described)
-        return self._parser
 
     def call_tool(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
         """Call one tool outside the turn loop: ``{"content", "error", "truncated"}``."""

@@ -19,7 +19,7 @@ from typing import Any
 
 import gymnasium
 
-from agentgym.core.env import fork
+from agentgym.core.env import Env, fork
 from agentgym.core.parsing import ActionParser, make_parser
 from agentgym.core.registration import full_id, make
 from agentgym.errors import AgentGymError, InvalidConfig, did_you_mean
@@ -27,6 +27,7 @@ from agentgym.tools.base import ToolResult, Toolset
 
 __all__ = [
     "DEFAULT_ALLOWED_KWARGS",
+    "DescribedEnv",
     "Session",
     "SessionLimit",
     "SessionNotFound",
@@ -106,6 +107,41 @@ def parser_from_description(described: Mapping[str, Any]) -> ActionParser | None
         for t in described.get("tools", [])
     ]
     return make_parser(fmt, Toolset(tools), answer_tag=described.get("answer_tag") or "answer")
+
+
+class DescribedEnv(Env):
+    """An env whose real instance lives elsewhere (a server, a Ray actor), known by `describe_env`.
+
+    Subclasses set `_described` from the remote description; the agent-facing attributes
+    (system prompt, tools, action format, parser) are read from it here, once for every client.
+    """
+
+    _described: dict[str, Any]
+    _parser: ActionParser | None
+
+    @property
+    def system_prompt(self) -> str:  # type: ignore[override]
+        return str(self._described.get("system_prompt", ""))
+
+    @property
+    def action_format(self) -> str | None:
+        return self._described.get("action_format")
+
+    @property
+    def max_turns(self) -> int | None:
+        return self._described.get("max_turns")
+
+    @property
+    def tools(self) -> list[dict[str, Any]]:
+        """OpenAI function schemas of the env's tools."""
+        return list(self._described.get("tools", []))
+
+    @property
+    def parser(self) -> ActionParser | None:
+        """The env's action parser, rebuilt here (its tools only carry schemas)."""
+        if self._parser is None and self._described:
+            self._parser = parser_from_description(self._described)
+        return self._parser
 
 
 def _plain(value: Any) -> bool:

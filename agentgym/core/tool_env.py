@@ -215,4 +215,3 @@ class ToolEnv(Env):
     def __repr__(self) -> str:
         spec = getattr(self, "spec", None)
         return f"<{type(self).__name__} {spec.id if spec else ''} format={self.action_format} turns={self.max_turns}>"
-

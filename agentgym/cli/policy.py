@@ -30,13 +30,13 @@ def sft_cmd(
     device: str = typer.Option(None, help="cpu|cuda (default: cuda if available)"),
 ) -> None:
     """Train MODEL on ENV's oracle demonstrations; resumes from OUT/checkpoint if present."""
-    from agentgym.cli.envs import _parse_kwargs
+    from agentgym.cli import json_object
     from agentgym.llm import load_policy
     from agentgym.llm.tiny import SIZES
     from agentgym.rollout.demos import collect_demos
     from agentgym.trainers.sft import SFTConfig, SFTTrainer, evaluate_success
 
-    kwargs = _parse_kwargs(env_kwargs)
+    kwargs = json_object(env_kwargs)
     policy = load_policy(model, device=device, **({"seed": seed} if model in SIZES else {}))
     demos = collect_demos(env, range(episodes), policy.chat, **kwargs)
     typer.echo(

@@ -9,7 +9,8 @@ Prints one JSON object. Sections (``--sections recall,bm25,dense,cache``):
   queries: latency ratio and ranking agreement (top-1 equality, top-5 overlap).
 - dense: p50 latency of query encoding + flat-index search over ``--docs`` × 384 vectors
   (``--dense-real`` real passage embeddings, the rest random unit vectors: encoding 100k passages
-  takes hours on 2 CPU cores; search cost depends only on the matrix size).
+  takes hours on 2 CPU cores; search cost depends only on the matrix size), once per encoder dtype
+  in ``--dense-dtypes`` (default float32,bfloat16; recall is measured for each too).
 - cache: latency of a CachedRetriever hit vs the BM25 miss.
 
 Run: ``nice -n 10 python benchmarks/search.py --sections recall,bm25,dense,cache``
@@ -81,10 +82,14 @@ def section_recall(args) -> dict:
     out["bm25"] = {"recall@5": recall_at(bm25, pairs), "build_s": round(t_bm25, 2)}
     if args.skip_dense:
         return out
-    dense, t_dense = timed(lambda: make_retriever("dense", corpus=world, cache=False, show_progress=False))
-    out["dense"] = {"recall@5": recall_at(dense, pairs), "build_s": round(t_dense, 1)}
-    hybrid = HybridRetriever([bm25, dense])
-    out["hybrid"] = {"recall@5": recall_at(hybrid, pairs)}
+    for dtype in args.dense_dtypes.split(","):
+        dense, t_dense = timed(
+            lambda d=dtype: make_retriever("dense", corpus=world, cache=False, show_progress=False, dtype=d)
+        )
+        key = "dense" if dtype == "float32" else f"dense_{dtype}"
+        out[key] = {"recall@5": recall_at(dense, pairs), "build_s": round(t_dense, 1)}
+        hybrid = HybridRetriever([bm25, dense])
+        out[key.replace("dense", "hybrid")] = {"recall@5": recall_at(hybrid, pairs)}
     return out
 
 
@@ -157,55 +162,58 @@ def compare_rank_bm25(bm25, world, queries) -> dict:
 
 
 def section_dense(args, world) -> dict:
+    """Flat-index latency for each encoder dtype in --dense-dtypes (the first is the baseline)."""
     import faiss
     import numpy as np
 
     from agentgym.tools.search.dense import load_encoder, search_index
 
-    enc = load_encoder(None)
     if args.threads:  # single-threaded CPU time is the honest per-query cost on a contended machine
         import torch
 
         torch.set_num_threads(args.threads)
         faiss.omp_set_num_threads(args.threads)
     docs = world.documents
-    real, real_s = timed(
-        lambda: enc.encode(
-            [d.contents for d in docs[: args.dense_real]],
-            batch_size=64,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-        )
-    )
-    rng = np.random.default_rng(0)
-    fake = rng.standard_normal((len(docs) - len(real), real.shape[1])).astype(np.float32)
-    fake /= np.linalg.norm(fake, axis=1, keepdims=True)
-    index = faiss.IndexFlatIP(real.shape[1])
-    index.add(np.ascontiguousarray(np.vstack([real, fake]), dtype=np.float32))
     queries = [q for q, _ in expert_pairs(world, args.queries, seed=2)]
+    rng = np.random.default_rng(0)
+    out: dict = {}
+    for dtype in args.dense_dtypes.split(","):
+        enc = load_encoder(None, "cpu", dtype)
 
-    def one(q):
-        v = enc.encode([q], normalize_embeddings=True, convert_to_numpy=True)
-        return search_index(index, v, 5)  # what DenseRetriever.search does
+        def encode(texts, enc=enc):  # what DenseRetriever.encode does
+            emb = enc.encode(texts, batch_size=64, normalize_embeddings=True, convert_to_tensor=True)
+            return np.ascontiguousarray(emb.float().numpy(), dtype=np.float32)
 
-    one(queries[0])
-    both = [timed_both(one, q) for q in queries]
-    lat, cpu = [w for w, _ in both], [c for _, c in both]
-    enc_lat = [timed(lambda q=q: enc.encode([q], normalize_embeddings=True))[1] * 1e3 for q in queries[:50]]
-    qv = enc.encode(queries, normalize_embeddings=True, convert_to_numpy=True)
-    _, batch_s = timed(search_index, index, qv, 5)
-    return {
-        "vectors": int(index.ntotal),
-        "dim": int(real.shape[1]),
-        "real_passages": len(real),
-        "passages_per_s": round(len(real) / real_s, 1),
-        "p50_ms": round(pct(lat, 0.5), 2),
-        "p95_ms": round(pct(lat, 0.95), 2),
-        "cpu_p50_ms": round(pct(cpu, 0.5), 2),
-        "query_encode_p50_ms": round(statistics.median(enc_lat), 2),
-        "batched_search_ms_per_query": round(batch_s * 1e3 / len(queries), 3),
-        "threads": faiss.omp_get_max_threads(),
-    }
+        real, real_s = timed(lambda: encode([d.contents for d in docs[: args.dense_real]]))
+        fake = rng.standard_normal((len(docs) - len(real), real.shape[1])).astype(np.float32)
+        fake /= np.linalg.norm(fake, axis=1, keepdims=True)
+        index = faiss.IndexFlatIP(real.shape[1])
+        index.add(np.ascontiguousarray(np.vstack([real, fake]), dtype=np.float32))
+
+        def one(q, index=index, encode=encode):
+            return search_index(index, encode([q]), 5)  # what DenseRetriever.search does
+
+        one(queries[0])
+        both = [timed_both(one, q) for q in queries]
+        lat, cpu = [w for w, _ in both], [c for _, c in both]
+        enc_lat = [timed(encode, [q])[1] * 1e3 for q in queries[:100]]
+        _, batch_s = timed(search_index, index, encode(queries), 5)
+        out[dtype] = {
+            "vectors": int(index.ntotal),
+            "dim": int(real.shape[1]),
+            "real_passages": len(real),
+            "passages_per_s": round(len(real) / real_s, 1),
+            "p50_ms": round(pct(lat, 0.5), 2),
+            "p95_ms": round(pct(lat, 0.95), 2),
+            "cpu_p50_ms": round(pct(cpu, 0.5), 2),
+            "query_encode_p50_ms": round(statistics.median(enc_lat), 2),
+            "batched_search_ms_per_query": round(batch_s * 1e3 / len(queries), 3),
+            "threads": faiss.omp_get_max_threads(),
+        }
+    base = out[args.dense_dtypes.split(",")[0]]["p50_ms"]
+    for entry in out.values():
+        entry["p50_ratio_vs_first"] = round(entry["p50_ms"] / base, 3)
+    return out
 
 
 def section_cache(args, world) -> dict:
@@ -233,6 +241,7 @@ def main() -> None:
     p.add_argument("--rank-bm25-queries", type=int, default=100)
     p.add_argument("--dense-real", type=int, default=2000)
     p.add_argument("--skip-dense", action="store_true")
+    p.add_argument("--dense-dtypes", default="float32,bfloat16", help="encoder dtypes to measure, baseline first")
     p.add_argument(
         "--threads", type=int, default=0, help="torch/faiss threads for the dense section (0 = default)"
     )

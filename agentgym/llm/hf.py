@@ -4,13 +4,20 @@ Generation is a plain KV-cache loop over a left-padded batch (no `generate()`): 
 raw per-token log-probs and full-vocabulary entropies of what was sampled, stop strings, and a
 generator per (prompt, sample) so a completion does not depend on its batch. Finished rows
 leave the batch (their cache rows are dropped).
+
+Inside `with policy.prefix_cache():` each finished row's KV is kept, and a later prompt that
+extends a kept sequence (turn t+1 = turn t's context + action + observation) prefills only its
+new tokens. The collector opens one such scope per `run`, so weights never change under it.
 """
 
 from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +55,49 @@ def token_logprobs(logits: torch.Tensor, ids: torch.Tensor) -> tuple[torch.Tenso
     return lp, ent
 
 
+KV = list[tuple[torch.Tensor, torch.Tensor]]  # per layer: keys, values shaped (heads, tokens, head_dim)
+
+
+class _KVStore:
+    """Finished sequences' KV caches, keyed by their token ids, least recently used evicted first."""
+
+    def __init__(self, max_entries: int):
+        self.max_entries = max_entries
+        self.entries: OrderedDict[tuple[int, ...], KV] = OrderedDict()
+        self.used: set[tuple[int, ...]] = set()
+        self.hits = self.reused_tokens = 0
+
+    def longest_prefix(self, prompt: Sequence[int]) -> tuple[tuple[int, ...], KV] | None:
+        """The longest kept sequence that is a proper prefix of `prompt` (one token must stay new)."""
+        best = None
+        for key in self.entries:
+            if (
+                len(key) < len(prompt)
+                and (best is None or len(key) > len(best))
+                and tuple(prompt[: len(key)]) == key
+            ):
+                best = key
+        if best is None:
+            return None
+        self.used.add(best)
+        self.hits += 1
+        self.reused_tokens += len(best)
+        self.entries.move_to_end(best)
+        return best, self.entries[best]
+
+    def put(self, tokens: tuple[int, ...], kv: KV) -> None:
+        self.entries[tokens] = kv
+        self.entries.move_to_end(tokens)
+        while len(self.entries) > self.max_entries:
+            self.entries.popitem(last=False)
+
+    def drop_used(self) -> None:
+        """A consumed prefix is superseded by its extension: free it once the call is over."""
+        for key in self.used:
+            self.entries.pop(key, None)
+        self.used.clear()
+
+
 class _Row:
     """Bookkeeping of one (prompt, sample) row during generation."""
 
@@ -80,6 +130,7 @@ class HFPolicy:
             _as_list(getattr(model.generation_config, "eos_token_id", None))
         )
         self._piece: dict[int, str] = {}
+        self._kv_store: _KVStore | None = None
         # transformers 5 renamed `past_key_values` to `cache`; accept both.
         params = inspect.signature(type(model).forward).parameters
         self._cache_kw = "cache" if "cache" in params else "past_key_values"
@@ -126,6 +177,20 @@ class HFPolicy:
         return self.model.parameters()
 
     # ----------------------------------------------------------------- sampling
+    @contextmanager
+    def prefix_cache(self, max_entries: int | None = None) -> Iterator[_KVStore]:
+        """Reuse KV caches across `generate` calls within this scope (multi-turn prefill saving).
+
+        Only valid while the weights stay fixed; the store is dropped when the scope ends. Keeps at
+        most `max_entries` sequences (default 4 × `max_batch`); consumed prefixes are freed.
+        """
+        previous = self._kv_store
+        self._kv_store = _KVStore(max_entries or 4 * self.max_batch)
+        try:
+            yield self._kv_store
+        finally:
+            self._kv_store = previous
+
     @torch.no_grad()
     def generate(
         self, prompts: list[list[int]], sampling: SamplingParams, *, seeds: list[int] | None = None
@@ -151,20 +216,55 @@ class HFPolicy:
             return out
         finally:
             self.model.train(was_training)
+            if self._kv_store is not None:
+                self._kv_store.drop_used()
 
-    def _generate_batch(
-        self, prompts: list[list[int]], seeds: list[int], sp: SamplingParams
-    ) -> list[Completion]:
+    def _new_cache(self, reserve: int) -> Any:
+        """A DynamicCache whose plain layers append into spare room (see `_growing_layer`)."""
         from transformers import DynamicCache
 
-        dev = self.device
-        rows = [_Row(s, dev) for s in seeds]
-        ids, mask = pad_left(prompts, self.pad_id, dev)
-        pos = (mask.cumsum(-1) - 1).clamp(min=0)
         try:
             cache = DynamicCache(config=self.model.config)
         except TypeError:  # transformers < 4.56
-            cache = DynamicCache()
+            return DynamicCache()
+        layer_type = _growing_layer()
+        layers = getattr(cache, "layers", None)
+        if layer_type is not None and layers and all(type(x) is layer_type.__base__ for x in layers):
+            cache.layers = [layer_type(reserve) for _ in layers]
+        return cache
+
+    def _prefill(self, prompts: list[list[int]], reserve: int) -> tuple[Any, torch.Tensor, torch.Tensor]:
+        """Run the prompts through the model: (cache, attention mask, last-position logits).
+
+        Rows whose prompt extends a kept sequence start from its KV (left-padded to a common
+        length) and feed only their new tokens, at positions continuing the kept ones.
+        """
+        dev = self.device
+        store = self._kv_store
+        hits = [store.longest_prefix(p) if store is not None else None for p in prompts]
+        cache = self._new_cache(reserve)
+        if not any(hits):
+            ids, mask = pad_left(prompts, self.pad_id, dev)
+            pos = (mask.cumsum(-1) - 1).clamp(min=0)
+        else:
+            kept = [len(h[0]) if h else 0 for h in hits]
+            width = max(kept)
+            ids, new_mask = pad_left([p[n:] for p, n in zip(prompts, kept, strict=True)], self.pad_id, dev)
+            old_mask = torch.zeros((len(prompts), width), dtype=torch.long, device=dev)
+            some = next(h[1] for h in hits if h)
+            for layer, (k0, v0) in enumerate(some):
+                keys = k0.new_zeros((len(prompts), k0.shape[0], width, k0.shape[2]))
+                values = v0.new_zeros((len(prompts), v0.shape[0], width, v0.shape[2]))
+                for b, h in enumerate(hits):
+                    if h:
+                        keys[b, :, width - kept[b] :] = h[1][layer][0]
+                        values[b, :, width - kept[b] :] = h[1][layer][1]
+                cache.update(keys, values, layer)
+            for b, n in enumerate(kept):
+                old_mask[b, width - n :] = 1
+            mask = torch.cat([old_mask, new_mask], dim=1)
+            start = torch.tensor(kept, device=dev)[:, None]
+            pos = (start + new_mask.cumsum(-1) - 1).clamp(min=0)
         logits = self.model(
             input_ids=ids,
             attention_mask=mask,
@@ -173,6 +273,27 @@ class HFPolicy:
             logits_to_keep=1,
             **{self._cache_kw: cache},
         ).logits[:, -1]  # (B, V)
+        return cache, mask, logits
+
+    def _keep(self, cache: Any, mask: torch.Tensor, batch_rows: list[int], tokens: list[list[int]]) -> None:
+        """Store the KV of the given batch rows (whose fed tokens are `tokens[i]`) for later prefixes."""
+        store = self._kv_store
+        for b, seq in zip(batch_rows, tokens, strict=True):
+            valid = mask[b].bool()
+            if int(valid.sum()) != len(seq):
+                continue  # never store a cache that does not match its key
+            kv = [
+                (layer.keys[b][:, valid].clone(), layer.values[b][:, valid].clone()) for layer in cache.layers
+            ]
+            store.put(tuple(seq), kv)
+
+    def _generate_batch(
+        self, prompts: list[list[int]], seeds: list[int], sp: SamplingParams
+    ) -> list[Completion]:
+        dev = self.device
+        rows = [_Row(s, dev) for s in seeds]
+        cache, mask, logits = self._prefill(prompts, reserve=sp.max_tokens)
+        keep_kv = self._kv_store is not None and hasattr(cache, "layers")
         live = list(range(len(rows)))  # row index of each batch position
         for _ in range(sp.max_tokens):
             nxt = self._choose(logits, [rows[r] for r in live], sp)  # (B_live,)
@@ -181,6 +302,9 @@ class HFPolicy:
                 for b, r in enumerate(live)
                 if rows[r].finish == "length" and len(rows[r].ids) < sp.max_tokens
             ]
+            if keep_kv:  # rows leaving now: their last sampled token was never fed
+                gone = [b for b in range(len(live)) if b not in set(keep)]
+                self._keep(cache, mask, gone, [prompts[live[b]] + rows[live[b]].ids[:-1] for b in gone])
             if not keep:
                 break
             if len(keep) < len(live):
@@ -283,6 +407,52 @@ class HFPolicy:
             m = batch["loss_mask"].to(lp.device).float()
             out.extend((lp * m).sum(-1).div(m.sum(-1).clamp(min=1)).tolist())
         return out
+
+
+@lru_cache(maxsize=1)
+def _growing_layer() -> type | None:
+    """A DynamicLayer subclass that writes new tokens into preallocated room.
+
+    The stock layer concatenates the whole cache with each new token: at batch 32 that copy was
+    a sixth of a rollout's time (benchmarks/rollout.py). This one reserves the decode budget at
+    prefill and appends in place; if anything replaces its tensors (batch selection, crop), the
+    next update rebuilds the room from them, so stock behaviour is kept.
+    """
+    try:
+        from transformers.cache_utils import DynamicLayer
+    except ImportError:  # transformers < 4.56 has no cache layers
+        return None
+
+    class GrowingLayer(DynamicLayer):
+        def __init__(self, reserve: int = 0, *args: Any, **kwargs: Any):
+            super().__init__(*args, **kwargs)
+            self.reserve = reserve
+            self._room: tuple[torch.Tensor, torch.Tensor] | None = None
+            self._view: torch.Tensor | None = None
+
+        def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args: Any, **kwargs: Any):
+            if not self.is_initialized:
+                self.lazy_initialization(key_states, value_states)
+            n, new = self.get_seq_length(), key_states.shape[-2]
+            if self._room is None or self.keys is not self._view or n + new > self._room[0].shape[-2]:
+                self._make_room(key_states, value_states, n, n + new + max(self.reserve, n // 2))
+            keys, values = self._room
+            keys[..., n : n + new, :] = key_states
+            values[..., n : n + new, :] = value_states
+            self.keys, self.values = keys[..., : n + new, :], values[..., : n + new, :]
+            self._view = self.keys
+            return self.keys, self.values
+
+        def _make_room(self, k: torch.Tensor, v: torch.Tensor, n: int, size: int) -> None:
+            rooms = []
+            for new, old in ((k, self.keys), (v, self.values)):
+                room = new.new_empty((*new.shape[:-2], size, new.shape[-1]))
+                if n:
+                    room[..., :n, :] = old
+                rooms.append(room)
+            self._room = (rooms[0], rooms[1])
+
+    return GrowingLayer
 
 
 def _top_p(probs: torch.Tensor, top_p: float) -> torch.Tensor:

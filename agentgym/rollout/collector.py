@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,7 +91,12 @@ class Collector:
             for s in starts:
                 stops |= set(stop_strings_for(s.env))
         self._stop = tuple(sorted(stops))
-        with ThreadPoolExecutor(max_workers=max(1, min(self.num_workers, len(starts)))) as pool:
+        # turn t+1's context extends turn t's: backends that can keep KV across calls do so here
+        reuse = getattr(self.policy, "prefix_cache", None)
+        with (
+            reuse() if reuse is not None else nullcontext(),
+            ThreadPoolExecutor(max_workers=max(1, min(self.num_workers, len(starts)))) as pool,
+        ):
             trajs = list(pool.map(self._begin, starts))
             live = [i for i, t in enumerate(trajs) if not t.done]
             while live:

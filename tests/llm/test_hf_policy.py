@@ -101,3 +101,27 @@ def test_save_and_load_round_trip(policy, tmp_path):
     sp = SamplingParams(temperature=0, max_tokens=8)
     assert again.generate(p, sp)[0].token_ids == policy.generate(p, sp)[0].token_ids
     assert again.tokenizer.chat_template == policy.tokenizer.chat_template
+
+
+def test_prefix_cache_prefills_only_new_tokens_and_matches_a_fresh_prefill(policy):
+    first_prompts = _prompts(policy, 3)
+    sp = SamplingParams(max_tokens=6, seed=5)
+    tail = policy.chat.observation_ids("<information>42</information>", [])
+    with policy.prefix_cache() as store:
+        first = policy.generate(first_prompts, sp)
+        assert len(store.entries) == 3
+        # two prompts extend a kept sequence by action + observation; one shares nothing
+        second = [p + c.token_ids + tail for p, c in zip(first_prompts[:2], first[:2], strict=True)]
+        second.append(policy.chat.prompt_ids("Other system.", "A new episode"))
+        cached = policy.generate(second, sp, seeds=[1, 2, 3])
+        assert store.hits == 2
+        assert store.reused_tokens == sum(
+            len(p) + len(c.token_ids) - 1 for p, c in zip(first_prompts, first[:2])
+        )
+        assert len(store.entries) == 4  # two consumed prefixes freed; the unused one and three new ends kept
+    fresh = policy.generate(second, sp, seeds=[1, 2, 3])
+    assert policy._kv_store is None
+    for a, b in zip(cached, fresh, strict=True):
+        assert a.token_ids == b.token_ids
+        assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4)
+        assert a.entropies == pytest.approx(b.entropies, abs=1e-4)

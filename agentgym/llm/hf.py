@@ -101,8 +101,8 @@ class _KVStore:
 class _Row:
     """Bookkeeping of one (prompt, sample) row during generation."""
 
-    def __init__(self, seed: int, device: torch.device):
-        self.gen = torch.Generator(device=device).manual_seed(seed)
+    def __init__(self, seed: int):
+        self.gen = torch.Generator().manual_seed(seed)
         self.ids: list[int] = []
         self.logprobs: list[float] = []
         self.entropies: list[float] = []
@@ -291,12 +291,19 @@ class HFPolicy:
         self, prompts: list[list[int]], seeds: list[int], sp: SamplingParams
     ) -> list[Completion]:
         dev = self.device
-        rows = [_Row(s, dev) for s in seeds]
+        rows = [_Row(s) for s in seeds]
+        # each row's random stream, drawn up front from its own seed: (rows, max_tokens)
+        uniforms = (
+            None
+            if sp.greedy
+            else torch.stack([torch.rand(sp.max_tokens, generator=r.gen) for r in rows]).to(dev)
+        )
         cache, mask, logits = self._prefill(prompts, reserve=sp.max_tokens)
         keep_kv = self._kv_store is not None and hasattr(cache, "layers")
         live = list(range(len(rows)))  # row index of each batch position
-        for _ in range(sp.max_tokens):
-            nxt = self._choose(logits, [rows[r] for r in live], sp)  # (B_live,)
+        for step in range(sp.max_tokens):
+            u = None if uniforms is None else uniforms[torch.tensor(live, device=dev), step]
+            nxt = self._choose(logits, [rows[r] for r in live], sp, u)  # (B_live,)
             keep = [
                 b
                 for b, r in enumerate(live)
@@ -331,24 +338,29 @@ class HFPolicy:
             for r in rows
         ]
 
-    def _choose(self, logits: torch.Tensor, rows: list[_Row], sp: SamplingParams) -> torch.Tensor:
-        """Pick one token per row; record its logprob, entropy and whether the row finished."""
+    def _choose(
+        self, logits: torch.Tensor, rows: list[_Row], sp: SamplingParams, uniforms: torch.Tensor | None
+    ) -> torch.Tensor:
+        """Pick one token per row; record its logprob, entropy and whether the row finished.
+
+        Sampling inverts each row's CDF at that row's own pre-drawn uniform (`uniforms`, one per
+        live row), so a row's tokens depend only on its seed, and the batch needs no per-row calls.
+        """
         z = logits.float() / (sp.temperature if sp.temperature > 0 else 1.0)
         logp = F.log_softmax(z, dim=-1)  # (B, V)
-        ent = -(logp.exp() * logp).sum(-1)
-        if sp.greedy:
+        p = logp.exp()
+        ent = -(p * logp).sum(-1)
+        if sp.greedy or uniforms is None:
             nxt = logp.argmax(-1)
         else:
-            probs = _top_p(logp.exp(), sp.top_p)
-            nxt = torch.stack(
-                [torch.multinomial(probs[b], 1, generator=r.gen)[0] for b, r in enumerate(rows)]
-            )
+            cdf = _top_p(p, sp.top_p).double().cumsum(-1)
+            target = (uniforms.double() * cdf[:, -1])[:, None]
+            nxt = torch.searchsorted(cdf, target, right=True).squeeze(-1).clamp(max=cdf.shape[-1] - 1)
         lp = logp.gather(-1, nxt[:, None]).squeeze(-1)
-        for b, r in enumerate(rows):
-            tid = int(nxt[b])
+        for r, tid, lpv, h in zip(rows, nxt.tolist(), lp.tolist(), ent.tolist(), strict=True):
             r.ids.append(tid)
-            r.logprobs.append(float(lp[b]))
-            r.entropies.append(float(ent[b]))
+            r.logprobs.append(lpv)
+            r.entropies.append(h)
             if tid in self.eos_ids:
                 r.finish = "stop"
             elif sp.stop:

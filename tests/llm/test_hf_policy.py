@@ -125,3 +125,27 @@ def test_prefix_cache_prefills_only_new_tokens_and_matches_a_fresh_prefill(polic
         assert a.token_ids == b.token_ids
         assert a.logprobs == pytest.approx(b.logprobs, abs=1e-4)
         assert a.entropies == pytest.approx(b.entropies, abs=1e-4)
+
+
+def test_sampled_token_frequencies_match_their_probabilities(policy):
+    """Inverse-CDF sampling from per-row uniforms draws from the model's distribution."""
+    import math
+    from collections import Counter
+
+    n = 512
+    # temperature 0.1 makes the untrained model's first token peaked enough to count (p ≈ 0.55)
+    out = policy.generate(_prompts(policy, 1), SamplingParams(max_tokens=1, n=n, seed=11, temperature=0.1))
+    counts = Counter(c.token_ids[0] for c in out)
+    prob = {c.token_ids[0]: math.exp(c.logprobs[0]) for c in out}
+    assert len(counts) > 3  # a real distribution, not a constant
+    checked = 0
+    for tok, k in counts.items():
+        p = prob[tok]
+        if p * n >= 20:
+            checked += 1
+            assert abs(k / n - p) <= 4 * math.sqrt(p * (1 - p) / n), (tok, k / n, p)
+    assert checked >= 1
+    nucleus = policy.generate(
+        _prompts(policy, 1), SamplingParams(max_tokens=1, n=64, seed=3, temperature=0.1, top_p=0.3)
+    )
+    assert {c.token_ids[0] for c in nucleus} == {max(prob, key=prob.get)}  # top-p 0.3 keeps the head only

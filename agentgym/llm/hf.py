@@ -267,7 +267,7 @@ class HFPolicy:
             pos = (start + new_mask.cumsum(-1) - 1).clamp(min=0)
         logits = self.model(
             input_ids=ids,
-            attention_mask=mask,
+            attention_mask=_unless_full(mask),
             position_ids=pos,
             use_cache=True,
             logits_to_keep=1,
@@ -299,6 +299,7 @@ class HFPolicy:
             else torch.stack([torch.rand(sp.max_tokens, generator=r.gen) for r in rows]).to(dev)
         )
         cache, mask, logits = self._prefill(prompts, reserve=sp.max_tokens)
+        padded = _unless_full(mask) is not None  # new tokens never add padding
         keep_kv = self._kv_store is not None and hasattr(cache, "layers")
         live = list(range(len(rows)))  # row index of each batch position
         for step in range(sp.max_tokens):
@@ -322,7 +323,7 @@ class HFPolicy:
             pos = mask.sum(-1, keepdim=True) - 1
             logits = self.model(
                 input_ids=nxt[:, None],
-                attention_mask=mask,
+                attention_mask=mask if padded else None,
                 position_ids=pos,
                 use_cache=True,
                 **{self._cache_kw: cache},
@@ -419,6 +420,11 @@ class HFPolicy:
             m = batch["loss_mask"].to(lp.device).float()
             out.extend((lp * m).sum(-1).div(m.sum(-1).clamp(min=1)).tolist())
         return out
+
+
+def _unless_full(mask: torch.Tensor) -> torch.Tensor | None:
+    """The mask, or None when it masks nothing (the model then skips building a 4-D mask)."""
+    return None if bool(mask.all()) else mask
 
 
 @lru_cache(maxsize=1)

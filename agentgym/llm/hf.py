@@ -311,7 +311,8 @@ class HFPolicy:
                 if rows[r].finish == "length" and len(rows[r].ids) < sp.max_tokens
             ]
             if keep_kv:  # rows leaving now: their last sampled token was never fed
-                gone = [b for b in range(len(live)) if b not in set(keep)]
+                kept = set(keep)
+                gone = [b for b in range(len(live)) if b not in kept]
                 self._keep(cache, mask, gone, [prompts[live[b]] + rows[live[b]].ids[:-1] for b in gone])
             if not keep:
                 break

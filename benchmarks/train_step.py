@@ -5,8 +5,9 @@
 One GRPO step = sample `prompts × group` completions of `tokens` new tokens (temperature 1), score
 them (a length-based reward, identical for both), compute group advantages, one AdamW update of
 the whole batch (no reference model, β = 0). Each side runs in its own subprocess so its peak RSS
-is its own; the first step is a warm-up and excluded. Prints JSON with seconds per step for both,
-the ratio agentgym/TRL (target ≤ 0.7) and peak RSS.
+is its own; the first step is a warm-up and excluded. The sides alternate for `--rounds` rounds
+(A B, B A, A B, ...) so drift of a shared machine hits both; prints JSON with each round's seconds
+per step and ratio, the median ratio agentgym/TRL (target ≤ 0.7) and peak RSS.
 
 `--gpu` instead measures agentgym's update throughput and MFU of a Qwen2-0.5B-shaped model (bf16)
 built from a config, for docs/performance.md.
@@ -18,6 +19,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -160,6 +162,7 @@ def main() -> None:
     ap.add_argument("--group", type=int, default=8)
     ap.add_argument("--tokens", type=int, default=64)
     ap.add_argument("--model", default="tiny")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds of both sides")
     ap.add_argument("--side", choices=["agentgym", "trl"], help=argparse.SUPPRESS)
     ap.add_argument("--gpu", action="store_true")
     a = ap.parse_args()
@@ -169,14 +172,28 @@ def main() -> None:
     if a.side:
         print(json.dumps((run_agentgym if a.side == "agentgym" else run_trl)(a)))
         return
-    res = {"config": {k: v for k, v in vars(a).items() if k != "side"}}
+    res: dict = {"config": {k: v for k, v in vars(a).items() if k != "side"}, "rounds": []}
+    for r in range(a.rounds):
+        sides = ("agentgym", "trl") if r % 2 == 0 else ("trl", "agentgym")
+        round_res = {side: _run_side(a, side) for side in sides}
+        round_res["ratio"] = round_res["agentgym"]["s_per_step"] / round_res["trl"]["s_per_step"]
+        res["rounds"].append(round_res)
+    ratios = sorted(x["ratio"] for x in res["rounds"])
+    res["ratio_agentgym_over_trl"] = statistics.median(ratios)
+    res["ratio_range"] = [ratios[0], ratios[-1]]
     for side in ("agentgym", "trl"):
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--side", side, "--steps", str(a.steps), "--prompts", str(a.prompts),
-               "--group", str(a.group), "--tokens", str(a.tokens), "--model", a.model]  # fmt: skip
-        out = subprocess.run(cmd, capture_output=True, text=True, check=True)
-        res[side] = json.loads(out.stdout.strip().splitlines()[-1])
-    res["ratio_agentgym_over_trl"] = res["agentgym"]["s_per_step"] / res["trl"]["s_per_step"]
+        res[side] = {
+            "s_per_step_median": statistics.median(x[side]["s_per_step"] for x in res["rounds"]),
+            "peak_rss_mb": max(x[side]["peak_rss_mb"] for x in res["rounds"]),
+        }
     print(json.dumps(res, indent=2))
+
+
+def _run_side(a: argparse.Namespace, side: str) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--side", side, "--steps", str(a.steps), "--prompts", str(a.prompts),
+           "--group", str(a.group), "--tokens", str(a.tokens), "--model", a.model]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":

@@ -69,13 +69,9 @@ class _KVStore:
 
     def longest_prefix(self, prompt: Sequence[int]) -> tuple[tuple[int, ...], KV] | None:
         """The longest kept sequence that is a proper prefix of `prompt` (one token must stay new)."""
-        best = None
+        best, whole = None, tuple(prompt)
         for key in self.entries:
-            if (
-                len(key) < len(prompt)
-                and (best is None or len(key) > len(best))
-                and tuple(prompt[: len(key)]) == key
-            ):
+            if len(key) < len(whole) and (best is None or len(key) > len(best)) and whole[: len(key)] == key:
                 best = key
         if best is None:
             return None
@@ -101,8 +97,7 @@ class _KVStore:
 class _Row:
     """Bookkeeping of one (prompt, sample) row during generation."""
 
-    def __init__(self, seed: int):
-        self.gen = torch.Generator().manual_seed(seed)
+    def __init__(self) -> None:
         self.ids: list[int] = []
         self.logprobs: list[float] = []
         self.entropies: list[float] = []
@@ -291,12 +286,14 @@ class HFPolicy:
         self, prompts: list[list[int]], seeds: list[int], sp: SamplingParams
     ) -> list[Completion]:
         dev = self.device
-        rows = [_Row(s) for s in seeds]
+        rows = [_Row() for _ in seeds]
         # each row's random stream, drawn up front from its own seed: (rows, max_tokens)
         uniforms = (
             None
             if sp.greedy
-            else torch.stack([torch.rand(sp.max_tokens, generator=r.gen) for r in rows]).to(dev)
+            else torch.stack(
+                [torch.rand(sp.max_tokens, generator=torch.Generator().manual_seed(s)) for s in seeds]
+            ).to(dev)
         )
         cache, mask, logits = self._prefill(prompts, reserve=sp.max_tokens)
         padded = _unless_full(mask) is not None  # new tokens never add padding
@@ -352,7 +349,7 @@ class HFPolicy:
         logp = F.log_softmax(z, dim=-1)  # (B, V)
         p = logp.exp()
         ent = -(p * logp).sum(-1)
-        if sp.greedy or uniforms is None:
+        if uniforms is None:  # greedy
             nxt = logp.argmax(-1)
         else:
             cdf = _top_p(p, sp.top_p).double().cumsum(-1)

@@ -79,13 +79,18 @@ def sft_loss(policy: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor,
     return policy_nll, n
 
 
+def _context_mask(batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """1 on the non-policy tokens that something predicts (every valid token but a row's first)."""
+    valid = batch["attention_mask"]
+    first = (valid.cumsum(-1) == 1) & (valid > 0)
+    return valid * (1 - batch["loss_mask"]) * (~first)
+
+
 def _nll(policy: Any, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, int, torch.Tensor, int]:
-    """Summed NLL and count over policy tokens, then over the other predictable tokens, one forward."""
+    """Summed NLL and count over policy tokens, then over the context tokens, from one forward."""
     lp, _ = policy.forward_logprobs(batch)
     m = batch["loss_mask"].to(lp.device).to(lp.dtype)
-    valid = batch["attention_mask"].to(lp.device).to(lp.dtype)
-    first = (valid.cumsum(-1) == 1) & (valid > 0)  # nothing predicts a row's first token
-    ctx = valid * (1 - m) * (~first).to(lp.dtype)
+    ctx = _context_mask(batch).to(lp.device).to(lp.dtype)
     return -(lp * m).sum(), int(m.sum().item()), -(lp * ctx).sum(), int(ctx.sum().item())
 
 
@@ -159,9 +164,7 @@ class SFTTrainer:
             self.opt.zero_grad(set_to_none=True)
             batches = [self._micro_batch(self.step * c.grad_accum + a) for a in range(c.grad_accum)]
             total = sum(int(b["loss_mask"].sum()) for b in batches)
-            ctx_total = sum(
-                int(b["attention_mask"].sum() - b["loss_mask"].sum()) - len(b["input_ids"]) for b in batches
-            )
+            ctx_total = sum(int(_context_mask(b).sum()) for b in batches)
             for b in batches:
                 nll, n, ctx_nll, ctx_n = _nll(self.policy, b)
                 loss = nll / max(total, 1)

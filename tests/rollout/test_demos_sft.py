@@ -50,3 +50,19 @@ def test_sft_loss_goes_down_and_resume_matches(tiny_policy, tmp_path):
     SFTTrainer(resumed, demos, SFTConfig(max_steps=12, out_dir=str(tmp_path / "b"), **cfg)).train()
     for (n, p), q in zip(full.model.named_parameters(), resumed.model.parameters(), strict=True):
         assert torch.allclose(p, q, atol=1e-6), n
+
+
+def test_context_loss_covers_exactly_the_predicted_non_policy_tokens(tiny_policy):
+    from agentgym.llm import load_policy
+    from agentgym.rollout import pad_batch
+    from agentgym.trainers.sft import _context_mask
+
+    demos = collect_demos("Calculator-v0", range(3), tiny_policy.chat, difficulty=1)
+    batch = pad_batch([d.to_tensors() for d in demos], pad_id=tiny_policy.pad_id)
+    ctx = _context_mask(batch)
+    assert int((ctx * batch["loss_mask"]).sum()) == 0 and int(ctx[:, 0].sum()) == 0
+    expected = int(batch["attention_mask"].sum() - batch["loss_mask"].sum()) - len(demos)
+    assert int(ctx.sum()) == expected and int((ctx * (1 - batch["attention_mask"])).sum()) == 0
+    cfg = SFTConfig(max_steps=1, batch_size=3, context_loss_weight=0.5, progress=False, log_every=1)
+    row = SFTTrainer(load_policy("tiny", device="cpu"), demos, cfg).train()[-1]  # not the shared policy
+    assert 0 < row["train/loss/context"] < 20

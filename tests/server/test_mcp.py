@@ -17,7 +17,8 @@ import agentgym  # noqa: E402
 from agentgym.server.mcp_server import build_mcp_server  # noqa: E402
 
 
-async def _exercise_calculator(client: mcp.Client) -> None:
+async def _exercise_calculator(client: mcp.Client) -> str:
+    """Lists and calls the calculator (good, wrong-typed and unknown calls); returns the good result."""
     tools = (await client.list_tools()).tools
     assert [t.name for t in tools] == ["calculator"]
     assert tools[0].input_schema["required"] == ["expression"]
@@ -27,14 +28,15 @@ async def _exercise_calculator(client: mcp.Client) -> None:
     assert bad.is_error and "must be string" in bad.content[0].text
     unknown = await client.call_tool("nosuch", {})
     assert unknown.is_error and "available tools: calculator" in unknown.content[0].text
+    return ok.content[0].text
 
 
 def test_in_process_client_lists_and_calls_calculator():
-    async def main() -> None:
+    async def main() -> str:
         async with mcp.Client(build_mcp_server("Calculator-v0")) as client:
-            await _exercise_calculator(client)
+            return await _exercise_calculator(client)
 
-    anyio.run(main)
+    assert anyio.run(main) == "42"
 
 
 def test_stdio_transport_via_cli():
@@ -42,11 +44,11 @@ def test_stdio_transport_via_cli():
         command=sys.executable, args=["-m", "agentgym", "mcp", "Calculator-v0"]
     )
 
-    async def main() -> None:
+    async def main() -> str:
         async with mcp.Client(params) as client:
-            await _exercise_calculator(client)
+            return await _exercise_calculator(client)
 
-    anyio.run(main)
+    assert anyio.run(main) == "42"
 
 
 def test_streamable_http_transport():
@@ -66,11 +68,11 @@ def test_streamable_http_transport():
         time.sleep(0.01)
     try:
 
-        async def main() -> None:
+        async def main() -> str:
             async with mcp.Client(f"http://127.0.0.1:{port}/mcp") as client:
-                await _exercise_calculator(client)
+                return await _exercise_calculator(client)
 
-        anyio.run(main)
+        assert anyio.run(main) == "42"
     finally:
         web.should_exit = True
         thread.join(timeout=10)

@@ -32,8 +32,9 @@ def java_missing() -> bool:
     return shutil.which("java") is None
 
 
-def _fuzz(env, n: int, seed: int = 0, reset_options: dict | None = None) -> None:
-    """Send `n` random strings (half wrapped as commands) and check every step returns data."""
+def _fuzz(env, n: int, seed: int = 0, reset_options: dict | None = None) -> int:
+    """Send `n` random strings (half wrapped as commands); returns how many steps gave a text
+    observation and a finite reward (an exception fails the test)."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
@@ -45,12 +46,14 @@ def _fuzz(env, n: int, seed: int = 0, reset_options: dict | None = None) -> None
         "take ",
     ]
     env.reset(seed=0, options=reset_options)
+    answered = 0
     for i in range(n):
         text = "".join(rng.choice(alphabet, size=int(rng.integers(0, 60))))
         obs, r, term, trunc, _ = env.step(text if i % 2 else f"<action>{text}</action>")
-        assert isinstance(obs, str) and np.isfinite(r)
+        answered += isinstance(obs, str) and bool(np.isfinite(r))
         if term or trunc:
             env.reset(seed=0, options=reset_options)
+    return answered
 
 
 @pytest.fixture(scope="session")

@@ -121,4 +121,4 @@ def test_household_generation_is_deterministic_and_valid():
 
 @pytest.mark.slow
 def test_fuzz_two_thousand_random_actions(alfworld_data, fuzz):
-    fuzz(agentgym.make("agentgym/ALFWorld-v0", data_dir=str(alfworld_data)), 2000)
+    assert fuzz(agentgym.make("agentgym/ALFWorld-v0", data_dir=str(alfworld_data)), 2000) == 2000

@@ -184,7 +184,7 @@ def test_anchor_is_history_free(tw_cache):
 
 
 def test_random_strings_never_raise(tw_cache, fuzz):
-    fuzz(make(tw_cache, game="coin_collector"), 200)
+    assert fuzz(make(tw_cache, game="coin_collector"), 200) == 200
 
 
 def test_openai_observation_answers_the_agents_call_id(tw_cache):

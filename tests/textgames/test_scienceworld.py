@@ -104,4 +104,4 @@ def test_gold_path_of_all_thirty_tasks(sci):
 @pytest.mark.slow
 @needs_java
 def test_fuzz_two_thousand_random_actions(sci, fuzz):
-    fuzz(sci, 2000, reset_options={"task": "find-living-thing-v0"})
+    assert fuzz(sci, 2000, reset_options={"task": "find-living-thing-v0"}) == 2000

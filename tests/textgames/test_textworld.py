@@ -124,7 +124,7 @@ def test_oracle_wins_all_twenty_games_random_far_less(tw_cache, game, difficulty
 @pytest.mark.slow
 @pytest.mark.parametrize("game", GAMES)
 def test_fuzz_two_thousand_random_actions(tw_cache, fuzz, game):
-    fuzz(make(tw_cache, game), 2000)
+    assert fuzz(make(tw_cache, game), 2000) == 2000
 
 
 def test_interpreter_meta_commands_never_reach_the_game(tw_cache):

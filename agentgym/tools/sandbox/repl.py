@@ -42,8 +42,9 @@ def _compile(code, name):
 
 
 def _show(value):
+    """The cell's trailing value goes to the cell's stdout (what the agent reads), like a REPL."""
     if value is not None:
-        print(repr(value))
+        sys.stdout.write(repr(value) + "\n")
 
 
 def _run_cell(code, namespace, n):

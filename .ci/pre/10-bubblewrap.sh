@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The process sandbox needs bubblewrap (and setpriv, from util-linux) for full isolation.
+# The process sandbox needs bubblewrap (and setpriv + prlimit, from util-linux, present on Debian) for full isolation.
 # Without it the sandbox falls back to unshare-only isolation and its bwrap tests skip.
 set -uo pipefail
 if command -v bwrap >/dev/null 2>&1; then

@@ -7,7 +7,8 @@ Layers, outermost first (each holds if an inner one fails):
 2. bubblewrap unshares every namespace (network, pid, ipc, uts, user, cgroup), builds a root
    from read-only binds of the system directories only (no /home, /root, /work/<repo>, ...),
    private size-capped tmpfs at /tmp and /work, a fresh /proc, and dies with its parent.
-3. rlimits: address space, CPU, file size, open files, processes, no core dumps.
+3. rlimits (set by `prlimit` before anything else runs): address space, CPU, file size, open
+   files, processes, no core dumps.
 4. The host side kills the process group at the wall timeout or when output passes its cap;
    with the pid namespace gone, every child (including daemonised ones) dies with it.
 
@@ -20,7 +21,6 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-import resource
 import shutil
 import stat
 import subprocess
@@ -117,24 +117,23 @@ def _drop_privileges(uid: int | None) -> list[str]:
     ]
 
 
-def _rlimits(limits: Limits, *, cpu: int) -> Callable[[], None]:
-    """A preexec_fn that applies the limits in the child before exec (inherited from then on)."""
+def _rlimits(limits: Limits, *, cpu: int) -> list[str]:
+    """A `prlimit … --` prefix: the limits are set before the first exec and inherited from then on.
+
+    An exec of util-linux's prlimit rather than a `preexec_fn`, because a preexec_fn forces CPython
+    to fork() instead of vfork(): 2.4 ms more per run here (benchmarks/sandbox.py).
+    """
     mb = 1024 * 1024
-    table = [
-        (resource.RLIMIT_AS, limits.memory_mb * mb),
-        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
-        (resource.RLIMIT_FSIZE, limits.max_file_mb * mb),
-        (resource.RLIMIT_NOFILE, limits.max_open_files),
-        (resource.RLIMIT_NPROC, limits.max_processes),
-        (resource.RLIMIT_CORE, 0),
+    return [
+        "prlimit",
+        f"--as={limits.memory_mb * mb}",
+        f"--cpu={cpu}:{cpu + 1}",
+        f"--fsize={limits.max_file_mb * mb}",
+        f"--nofile={limits.max_open_files}",
+        f"--nproc={limits.max_processes}",
+        "--core=0",
+        "--",
     ]
-
-    def apply() -> None:
-        for which, value in table:
-            soft, hard = value if isinstance(value, tuple) else (value, value)
-            resource.setrlimit(which, (soft, hard))
-
-    return apply
 
 
 def _check_name(name: str) -> PurePosixPath:
@@ -171,6 +170,10 @@ class ProcessSandbox:
         self.python = python or find_interpreter()
         self.fixed_uid = uid
         self.uid = self._next_uid()
+        if shutil.which("prlimit") is None:
+            raise SandboxError(
+                "the process sandbox needs `prlimit` (util-linux); apt-get install -y util-linux"
+            )
         if os.geteuid() == 0 and shutil.which("setpriv") is None:
             raise SandboxError(
                 "running as root needs `setpriv` (util-linux) to drop privileges; apt-get install -y util-linux"
@@ -299,7 +302,7 @@ class ProcessSandbox:
             argv, cwd = self._unshare_argv(uid, workdir, code, files), workdir
         try:
             proc = subprocess.Popen(
-                argv,
+                [*_rlimits(limits, cpu=cpu), *argv],
                 stdin=subprocess.PIPE if pipe_stdin else (stdin if stdin is not None else subprocess.DEVNULL),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL if pipe_stdin else subprocess.PIPE,
@@ -307,7 +310,6 @@ class ProcessSandbox:
                 cwd=cwd,
                 pass_fds=fds,
                 start_new_session=True,
-                preexec_fn=_rlimits(limits, cpu=cpu),
             )
         except OSError as exc:
             raise SandboxError(f"could not start the sandboxed interpreter ({argv[0]}): {exc}") from exc
@@ -353,7 +355,7 @@ class ProcessSandbox:
         stdout = out.decode("utf-8", "replace")
         stderr = err.decode("utf-8", "replace")
         reason, timed, oom = classify(exit_code, stderr, timed_out=timed_out, output_exceeded=exceeded)
-        if stderr.startswith(("bwrap: ", "setpriv: ", "unshare: ")) and not stdout:
+        if stderr.startswith(("bwrap: ", "setpriv: ", "unshare: ", "prlimit: ")) and not stdout:
             reason = "sandbox"  # the jail itself failed to start (e.g. namespaces or processes exhausted)
             log.warning("the process sandbox failed to start: %s", stderr.strip()[:300])
         return ExecResult(

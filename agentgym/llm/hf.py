@@ -3,7 +3,8 @@
 Generation is a plain KV-cache loop over a left-padded batch (no `generate()`): it needs the
 raw per-token log-probs and full-vocabulary entropies of what was sampled, stop strings, and a
 generator per (prompt, sample) so a completion does not depend on its batch. Finished rows
-leave the batch (their cache rows are dropped).
+leave the batch (their cache rows are dropped). Decode steps of Llama/Qwen2-shaped models use
+`agentgym.llm.decode.LeanDecoder` (the same function without transformers' per-call overhead).
 
 Inside `with policy.prefix_cache():` each finished row's KV is kept, and a later prompt that
 extends a kept sequence (turn t+1 = turn t's context + action + observation) prefills only its
@@ -26,6 +27,7 @@ import torch.nn.functional as F
 
 from agentgym.llm.base import Completion, SamplingParams, derive_seed
 from agentgym.llm.chat import ChatFormat
+from agentgym.llm.decode import LeanDecoder
 
 __all__ = ["HFPolicy", "pad_left", "token_logprobs"]
 
@@ -297,6 +299,7 @@ class HFPolicy:
         )
         cache, mask, logits = self._prefill(prompts, reserve=sp.max_tokens)
         padded = _unless_full(mask) is not None  # new tokens never add padding
+        lean = LeanDecoder.for_model(self.model)
         keep_kv = self._kv_store is not None and hasattr(cache, "layers")
         live = list(range(len(rows)))  # row index of each batch position
         for step in range(sp.max_tokens):
@@ -319,13 +322,16 @@ class HFPolicy:
                 live = [live[b] for b in keep]
             mask = torch.cat([mask, mask.new_ones((len(live), 1))], dim=1)
             pos = mask.sum(-1, keepdim=True) - 1
-            logits = self.model(
-                input_ids=nxt[:, None],
-                attention_mask=mask if padded else None,
-                position_ids=pos,
-                use_cache=True,
-                **{self._cache_kw: cache},
-            ).logits[:, -1]
+            if lean is not None:
+                logits = lean.step(nxt, pos, cache, mask if padded else None)
+            else:
+                logits = self.model(
+                    input_ids=nxt[:, None],
+                    attention_mask=mask if padded else None,
+                    position_ids=pos,
+                    use_cache=True,
+                    **{self._cache_kw: cache},
+                ).logits[:, -1]
         return [
             Completion(
                 token_ids=r.ids,

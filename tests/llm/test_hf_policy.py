@@ -149,3 +149,65 @@ def test_sampled_token_frequencies_match_their_probabilities(policy):
         _prompts(policy, 1), SamplingParams(max_tokens=1, n=64, seed=3, temperature=0.1, top_p=0.3)
     )
     assert {c.token_ids[0] for c in nucleus} == {max(prob, key=prob.get)}  # top-p 0.3 keeps the head only
+
+
+def _gqa_policy() -> HFPolicy:
+    """A 2-layer Qwen2 with grouped-query attention and bias-free projections (the other shape the lean step serves)."""
+    from transformers import AutoModelForCausalLM, Qwen2Config
+
+    tiny = load_policy("tiny", device="cpu")
+    cfg = Qwen2Config(vocab_size=len(tiny.tokenizer), hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256)  # fmt: skip
+    torch.manual_seed(0)
+    return HFPolicy(AutoModelForCausalLM.from_config(cfg, attn_implementation="sdpa").eval(), tiny.tokenizer)
+
+
+@pytest.mark.parametrize("shape", ["tiny", "gqa"])
+def test_lean_decode_step_equals_the_transformers_forward(policy, shape):
+    from agentgym.llm.decode import LeanDecoder
+
+    pol = policy if shape == "tiny" else _gqa_policy()
+    lean = LeanDecoder.for_model(pol.model)
+    assert lean is not None
+    prompts = _prompts(pol, 4)  # different lengths: left padding and a mask
+    (c1, mask, logits), (c2, _, _) = pol._prefill(prompts, reserve=4), pol._prefill(prompts, reserve=4)
+    nxt = logits.argmax(-1)
+    for _ in range(3):
+        mask = torch.cat([mask, mask.new_ones((len(prompts), 1))], dim=1)
+        pos = mask.sum(-1, keepdim=True) - 1
+        with torch.no_grad():
+            ref = pol.model(input_ids=nxt[:, None], attention_mask=mask, position_ids=pos, use_cache=True,
+                            **{pol._cache_kw: c1}).logits[:, -1]  # fmt: skip
+        got = lean.step(nxt, pos, c2, mask)
+        assert torch.allclose(got, ref, atol=1e-5), (got - ref).abs().max()
+        for a, b in zip(c1.layers, c2.layers, strict=True):
+            assert torch.allclose(a.keys, b.keys, atol=1e-6) and torch.allclose(a.values, b.values, atol=1e-6)
+        nxt = ref.argmax(-1)
+
+
+def test_generate_is_the_same_with_and_without_the_lean_step(policy, monkeypatch):
+    from agentgym.llm import decode
+
+    prompts = _prompts(policy, 5)
+    sp = SamplingParams(max_tokens=16, seed=7)
+    lean = policy.generate(prompts, sp)
+    monkeypatch.setattr(decode.LeanDecoder, "for_model", classmethod(lambda cls, model: None))
+    plain = policy.generate(prompts, sp)
+    assert [c.token_ids for c in lean] == [c.token_ids for c in plain]
+    for a, b in zip(lean, plain, strict=True):
+        assert a.logprobs == pytest.approx(b.logprobs, abs=1e-5)
+        assert a.entropies == pytest.approx(b.entropies, abs=1e-5)
+
+
+def test_lean_step_declines_models_it_does_not_cover(policy):
+    from transformers import AutoModelForCausalLM, GPT2Config
+
+    from agentgym.llm.decode import LeanDecoder
+
+    gpt2 = AutoModelForCausalLM.from_config(GPT2Config(n_layer=1, n_embd=32, n_head=2, vocab_size=64))
+    assert LeanDecoder.for_model(gpt2) is None
+    wrapped = load_policy("tiny", device="cpu").model
+    proj = wrapped.model.layers[0].self_attn.q_proj
+    wrapped.model.layers[0].self_attn.q_proj = torch.nn.Sequential(proj)  # stands in for an adapter
+    assert LeanDecoder.for_model(wrapped) is None
+    assert LeanDecoder.for_model(policy.model) is not None

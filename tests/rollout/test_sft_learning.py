@@ -1,7 +1,7 @@
 """The learning claim: SFT from scratch on oracle demos teaches the `small` model Calculator-v0.
 
 Slow (about two hours on 2 CPU cores); run with `pytest -m slow tests/rollout/test_sft_learning.py`.
-docs/policies.md has the measured curve (27 % after 1600 steps, still rising).
+docs/policies.md has the measured curve (0.27 after 1600 steps; continued to 5,300 steps: 0.73).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ import torch.nn.functional as F
 __all__ = ["LeanDecoder"]
 
 _SUPPORTED = frozenset({"llama", "qwen2"})
+_ATTENTION = ("sdpa", "eager")  # implementations whose one-token result equals plain SDPA
 
 
 def _rms_norm(x: torch.Tensor, weight: torch.Tensor, eps: float) -> torch.Tensor:
@@ -69,9 +70,9 @@ class LeanDecoder:
         inner = getattr(model, "model", None)
         if cfg is None or inner is None or getattr(cfg, "model_type", None) not in _SUPPORTED:
             return None
-        if getattr(cfg, "hidden_act", None) != "silu" or getattr(cfg, "_attn_implementation", None) not in (
-            "sdpa",
-            "eager",
+        if (
+            getattr(cfg, "hidden_act", None) != "silu"
+            or getattr(cfg, "_attn_implementation", None) not in _ATTENTION
         ):
             return None
         if getattr(cfg, "use_sliding_window", False) or getattr(cfg, "pretraining_tp", 1) != 1:

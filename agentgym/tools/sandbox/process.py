@@ -117,7 +117,7 @@ def _drop_privileges(uid: int | None) -> list[str]:
     ]
 
 
-def _rlimits(limits: Limits, *, cpu: int) -> list[str]:
+def _rlimit_prefix(limits: Limits, *, cpu: int) -> list[str]:
     """A `prlimit … --` prefix: the limits are set before the first exec and inherited from then on.
 
     An exec of util-linux's prlimit rather than a `preexec_fn`, because a preexec_fn forces CPython
@@ -300,9 +300,10 @@ class ProcessSandbox:
         else:
             workdir = tempfile.mkdtemp(prefix="agentgym-sbx-")
             argv, cwd = self._unshare_argv(uid, workdir, code, files), workdir
+        argv = [*_rlimit_prefix(limits, cpu=cpu), *argv]
         try:
             proc = subprocess.Popen(
-                [*_rlimits(limits, cpu=cpu), *argv],
+                argv,
                 stdin=subprocess.PIPE if pipe_stdin else (stdin if stdin is not None else subprocess.DEVNULL),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL if pipe_stdin else subprocess.PIPE,

@@ -14,9 +14,9 @@ log = logging.getLogger(__name__)
 
 @app.command("sft")
 def sft_cmd(
-    env: str = typer.Option(..., "--env", help="env id, e.g. Calculator-v0"),
+    env: list[str] = typer.Option(..., "--env", help="env id, e.g. Calculator-v0; repeat to mix envs"),
     model: str = typer.Option("small", help="tiny|small|base|PATH|HUB_NAME"),
-    episodes: int = typer.Option(2000, help="oracle demonstrations (seeds 0..N-1)"),
+    episodes: int = typer.Option(2000, help="oracle demonstrations per env (seeds 0..N-1)"),
     out: str = typer.Option(..., help="run dir: metrics.jsonl, checkpoint/, final/"),
     steps: int = typer.Option(1000, help="optimizer steps"),
     batch_size: int = typer.Option(16, help="trajectories per micro-batch"),
@@ -27,7 +27,9 @@ def sft_cmd(
     lr: float = typer.Option(1e-3, help="peak learning rate"),
     eval_episodes: int = typer.Option(100, help="held-out episodes per evaluation (seeds from 1,000,000)"),
     eval_every: int = typer.Option(0, help="steps between evaluations (0: only at the end)"),
-    env_kwargs: str = typer.Option(None, help="JSON object of env kwargs"),
+    env_kwargs: str = typer.Option(
+        None, help='JSON object of env kwargs; with several --env, keyed by env id: {"SearchQA-v0": {...}}'
+    ),
     save_every: int = typer.Option(100, help="steps between checkpoints"),
     seed: int = typer.Option(0, help="data order and model init seed"),
     device: str = typer.Option(None, help="cpu|cuda (default: cuda if available)"),
@@ -37,14 +39,17 @@ def sft_cmd(
     from agentgym.llm import load_policy
     from agentgym.llm.tiny import SIZES
     from agentgym.rollout.demos import collect_demos
-    from agentgym.trainers.sft import SFTConfig, SFTTrainer, evaluate_success
+    from agentgym.trainers.sft import SFTConfig, SFTTrainer
 
-    kwargs = json_object(env_kwargs)
+    per_env = _per_env_kwargs(env, json_object(env_kwargs))
     policy = load_policy(model, device=device, **({"seed": seed} if model in SIZES else {}))
-    demos = collect_demos(env, range(episodes), policy.chat, **kwargs)
-    typer.echo(
-        f"{len(demos)} demonstrations from {env}; {sum(d.num_policy_tokens for d in demos)} policy tokens"
-    )
+    demos = []
+    for env_id, kwargs in per_env.items():
+        got = collect_demos(env_id, range(episodes), policy.chat, **kwargs)
+        demos += got
+        typer.echo(
+            f"{len(got)} demonstrations from {env_id}; {sum(d.num_policy_tokens for d in got)} policy tokens"
+        )
     held_out = range(1_000_000, 1_000_000 + eval_episodes)
     cfg = SFTConfig(
         lr=lr, batch_size=batch_size, grad_accum=grad_accum, max_steps=steps, seed=seed, eval_every=eval_every,
@@ -52,9 +57,41 @@ def sft_cmd(
         save_every=save_every, out_dir=out,
     )  # fmt: skip
     typer.echo(
-        json.dumps({"env": env, "model": model, "episodes": episodes, "env_kwargs": kwargs, **cfg.__dict__})
+        json.dumps({"env": env, "model": model, "episodes": episodes, "env_kwargs": per_env, **cfg.__dict__})
     )
-    trainer = SFTTrainer(policy, demos, cfg, eval_fn=lambda p: evaluate_success(p, env, held_out, **kwargs))
+    trainer = SFTTrainer(policy, demos, cfg, eval_fn=lambda p: _evaluate_envs(p, per_env, held_out))
     history = trainer.train()
     final = history[-1] if history else {}
     typer.echo(json.dumps({k: v for k, v in final.items()}))
+
+
+def _per_env_kwargs(envs: list[str], kwargs: dict) -> dict[str, dict]:
+    """One env: `kwargs` are its kwargs. Several: `kwargs` maps env id → kwargs (absent → none)."""
+    if len(set(envs)) != len(envs):
+        raise typer.BadParameter(f"--env repeats an env id: {envs}")
+    if len(envs) == 1:
+        return {envs[0]: kwargs}
+    unknown = sorted(set(kwargs) - set(envs))
+    if unknown or not all(isinstance(v, dict) for v in kwargs.values()):
+        raise typer.BadParameter(
+            f"with several --env, --env-kwargs maps env ids to objects, e.g. "
+            f'{{"{envs[0]}": {{...}}}}; got keys {sorted(kwargs)} for envs {envs}'
+        )
+    return {e: kwargs.get(e, {}) for e in envs}
+
+
+def _evaluate_envs(policy: object, per_env: dict[str, dict], seeds: range) -> dict[str, float]:
+    """Held-out greedy success per env; with several envs `eval/success/mean` is their mean."""
+    from agentgym.trainers.sft import evaluate_success
+
+    if len(per_env) == 1:
+        ((env_id, kwargs),) = per_env.items()
+        return evaluate_success(policy, env_id, seeds, **kwargs)
+    out: dict[str, float] = {}
+    for env_id, kwargs in per_env.items():
+        for key, value in evaluate_success(policy, env_id, seeds, **kwargs).items():
+            out[key.replace("eval/", f"eval/{env_id}/", 1)] = value
+    for key in ("success/mean", "reward/mean"):
+        out[f"eval/{key}"] = sum(out[f"eval/{e}/{key}"] for e in per_env) / len(per_env)
+    out["eval/failed"] = sum(out[f"eval/{e}/failed"] for e in per_env)
+    return out

@@ -22,3 +22,21 @@ def test_sft_command_trains_evaluates_and_saves(tmp_path):
     assert (out / "final" / "config.json").exists() and (out / "checkpoint" / "trainer_state.pt").exists()
     bad = CliRunner().invoke(app, ["sft", "--env", "Calculator-v0", "--out", str(out), "--env-kwargs", "[1]"])
     assert bad.exit_code == 2
+
+
+@pytest.mark.integration
+def test_sft_command_mixes_envs(tmp_path):
+    """Repeated --env mixes demonstrations; kwargs are keyed by env id; eval is reported per env."""
+    out = tmp_path / "mix"
+    kw = json.dumps({"Calculator-v0": {"difficulty": 1}})  # GuessNumber-v0: its defaults
+    args = ["sft", "--env", "Calculator-v0", "--env", "GuessNumber-v0", "--model", "tiny", "--episodes", "6",
+            "--out", str(out), "--steps", "2", "--batch-size", "4", "--eval-episodes", "2", "--env-kwargs", kw]  # fmt: skip
+    res = CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "6 demonstrations from Calculator-v0" in res.output
+    assert "6 demonstrations from GuessNumber-v0" in res.output
+    last = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
+    per_env = [last["eval/Calculator-v0/success/mean"], last["eval/GuessNumber-v0/success/mean"]]
+    assert last["eval/success/mean"] == pytest.approx(sum(per_env) / 2)
+    flat = CliRunner().invoke(app, [*args[:-1], '{"difficulty": 1}'])
+    assert flat.exit_code == 2 and "maps env ids to objects" in flat.output

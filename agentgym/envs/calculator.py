@@ -107,11 +107,12 @@ class CalculatorEnv(ToolEnv):
         tolerance: float = 1e-6,
         **kwargs: Any,
     ):
-        lo, hi = (difficulty, difficulty) if isinstance(difficulty, int) else tuple(difficulty)
-        if not 1 <= lo <= hi <= 5:
+        pair = (difficulty, difficulty) if isinstance(difficulty, int) else tuple(difficulty)
+        if len(pair) != 2 or not all(isinstance(d, int) for d in pair) or not 1 <= pair[0] <= pair[1] <= 5:
             raise InvalidConfig(
-                f"difficulty must be an int or (lo, hi) range within 1..5, got {difficulty!r}"
+                f"difficulty must be an int or a (lo, hi) range within 1..5, got {difficulty!r}"
             )
+        lo, hi = pair
         if distractors < 0:
             raise InvalidConfig(f"distractors must be >= 0, got {distractors}")
         super().__init__(tools=[calculator], **kwargs)

@@ -152,8 +152,9 @@ def test_pinned_task_and_invalid_config() -> None:
     task = env.unwrapped.task.to_dict()
     _obs, info = env.reset(seed=99, options={"task": task})
     assert info["task"]["id"] == task["id"]
-    with pytest.raises(InvalidConfig, match="difficulty"):
-        agentgym.make("agentgym/Calculator-v0", difficulty=9)
+    for bad in (9, [2], (1, 2, 3), (3, 1), ("1", "2"), (1.5, 2)):
+        with pytest.raises(InvalidConfig, match="difficulty"):
+            agentgym.make("agentgym/Calculator-v0", difficulty=bad)
     with pytest.raises(InvalidConfig, match="action_format"):
         agentgym.make("agentgym/Calculator-v0", action_format="yaml")
 

@@ -30,18 +30,31 @@ def sft_cmd(
     env_kwargs: str = typer.Option(
         None, help='JSON object of env kwargs; with several --env, keyed by env id: {"SearchQA-v0": {...}}'
     ),
+    eval_env_kwargs: str = typer.Option(
+        None,
+        help='JSON kwargs laid over --env-kwargs for evaluation only, e.g. {"split": "test"} (same shape)',
+    ),
     save_every: int = typer.Option(100, help="steps between checkpoints"),
     seed: int = typer.Option(0, help="data order and model init seed"),
     device: str = typer.Option(None, help="cpu|cuda (default: cuda if available)"),
 ) -> None:
     """Train MODEL on ENV's oracle demonstrations; resumes from OUT/checkpoint if present."""
+    import agentgym
     from agentgym.cli import json_object
+    from agentgym.errors import InvalidConfig
     from agentgym.llm import load_policy
     from agentgym.llm.tiny import SIZES
     from agentgym.rollout.demos import collect_demos
     from agentgym.trainers.sft import SFTConfig, SFTTrainer
 
     per_env = _per_env_kwargs(env, json_object(env_kwargs))
+    eval_over = _per_env_kwargs(env, json_object(eval_env_kwargs, "--eval-env-kwargs"), "--eval-env-kwargs")
+    eval_env = {e: {**per_env[e], **eval_over[e]} for e in env}
+    for env_id, kwargs in eval_env.items():  # a bad evaluation kwarg fails now, not after training
+        try:
+            agentgym.make(env_id, **kwargs).close()
+        except InvalidConfig as exc:
+            raise typer.BadParameter(f"--eval-env-kwargs for {env_id}: {exc}") from exc
     policy = load_policy(model, device=device, **({"seed": seed} if model in SIZES else {}))
     demos = []
     for env_id, kwargs in per_env.items():
@@ -57,15 +70,24 @@ def sft_cmd(
         save_every=save_every, out_dir=out,
     )  # fmt: skip
     typer.echo(
-        json.dumps({"env": env, "model": model, "episodes": episodes, "env_kwargs": per_env, **cfg.__dict__})
+        json.dumps(
+            {
+                "env": env,
+                "model": model,
+                "episodes": episodes,
+                "env_kwargs": per_env,
+                "eval_env_kwargs": eval_env,
+                **cfg.__dict__,
+            }
+        )
     )
-    trainer = SFTTrainer(policy, demos, cfg, eval_fn=lambda p: _evaluate_envs(p, per_env, held_out))
+    trainer = SFTTrainer(policy, demos, cfg, eval_fn=lambda p: _evaluate_envs(p, eval_env, held_out))
     history = trainer.train()
     final = history[-1] if history else {}
     typer.echo(json.dumps({k: v for k, v in final.items()}))
 
 
-def _per_env_kwargs(envs: list[str], kwargs: dict) -> dict[str, dict]:
+def _per_env_kwargs(envs: list[str], kwargs: dict, option: str = "--env-kwargs") -> dict[str, dict]:
     """One env: `kwargs` are its kwargs. Several: `kwargs` maps env id → kwargs (absent → none)."""
     if len(set(envs)) != len(envs):
         raise typer.BadParameter(f"--env repeats an env id: {envs}")
@@ -74,7 +96,7 @@ def _per_env_kwargs(envs: list[str], kwargs: dict) -> dict[str, dict]:
     unknown = sorted(set(kwargs) - set(envs))
     if unknown or not all(isinstance(v, dict) for v in kwargs.values()):
         raise typer.BadParameter(
-            f"with several --env, --env-kwargs maps env ids to objects, e.g. "
+            f"with several --env, {option} maps env ids to objects, e.g. "
             f'{{"{envs[0]}": {{...}}}}; got keys {sorted(kwargs)} for envs {envs}'
         )
     return {e: kwargs.get(e, {}) for e in envs}

@@ -22,6 +22,12 @@ def test_sft_command_trains_evaluates_and_saves(tmp_path):
     assert (out / "final" / "config.json").exists() and (out / "checkpoint" / "trainer_state.pt").exists()
     bad = CliRunner().invoke(app, ["sft", "--env", "Calculator-v0", "--out", str(out), "--env-kwargs", "[1]"])
     assert bad.exit_code == 2
+    fresh = tmp_path / "bad-eval"
+    bad_eval = CliRunner().invoke(
+        app, [*args[:8], str(fresh), *args[9:], "--eval-env-kwargs", '{"difficulty": 9}']
+    )
+    assert bad_eval.exit_code == 2 and "difficulty" in bad_eval.output
+    assert not (fresh / "metrics.jsonl").exists()  # refused before any training step
 
 
 @pytest.mark.integration
@@ -30,11 +36,15 @@ def test_sft_command_mixes_envs(tmp_path):
     out = tmp_path / "mix"
     kw = json.dumps({"Calculator-v0": {"difficulty": 1}})  # GuessNumber-v0: its defaults
     args = ["sft", "--env", "Calculator-v0", "--env", "GuessNumber-v0", "--model", "tiny", "--episodes", "6",
-            "--out", str(out), "--steps", "2", "--batch-size", "4", "--eval-episodes", "2", "--env-kwargs", kw]  # fmt: skip
+            "--out", str(out), "--steps", "2", "--batch-size", "4", "--eval-episodes", "2",
+            "--eval-env-kwargs", json.dumps({"Calculator-v0": {"difficulty": 2}}), "--env-kwargs", kw]  # fmt: skip
     res = CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     assert "6 demonstrations from Calculator-v0" in res.output
     assert "6 demonstrations from GuessNumber-v0" in res.output
+    echoed = json.loads(next(line for line in res.output.splitlines() if line.startswith('{"env"')))
+    assert echoed["env_kwargs"]["Calculator-v0"] == {"difficulty": 1}
+    assert echoed["eval_env_kwargs"] == {"Calculator-v0": {"difficulty": 2}, "GuessNumber-v0": {}}
     last = json.loads((out / "metrics.jsonl").read_text().splitlines()[-1])
     per_env = [last["eval/Calculator-v0/success/mean"], last["eval/GuessNumber-v0/success/mean"]]
     assert last["eval/success/mean"] == pytest.approx(sum(per_env) / 2)

@@ -93,8 +93,7 @@ def _per_env_kwargs(envs: list[str], kwargs: dict, option: str = "--env-kwargs")
         raise typer.BadParameter(f"--env repeats an env id: {envs}")
     if len(envs) == 1:
         return {envs[0]: kwargs}
-    unknown = sorted(set(kwargs) - set(envs))
-    if unknown or not all(isinstance(v, dict) for v in kwargs.values()):
+    if not set(kwargs) <= set(envs) or not all(isinstance(v, dict) for v in kwargs.values()):
         raise typer.BadParameter(
             f"with several --env, {option} maps env ids to objects, e.g. "
             f'{{"{envs[0]}": {{...}}}}; got keys {sorted(kwargs)} for envs {envs}'

@@ -58,16 +58,16 @@ def evaluate(policy: Any, temperature: float = 1.0) -> float:
     return float(np.mean([t.success for t in trajs]))
 
 
-def warm_start(out: Path, noise: float) -> Path:
+def warm_start(out: Path, noise: float, model: str, steps: int, lr: float, n_demos: int) -> Path:
     from agentgym.llm import load_policy
     from agentgym.trainers.sft import SFTConfig, SFTTrainer
 
     if (out / "config.json").exists():
         return out
-    policy = load_policy("tiny")
-    demos = noisy_demos(policy.chat, 1000, noise, seed=0)
+    policy = load_policy(model)
+    demos = noisy_demos(policy.chat, n_demos, noise, seed=0)
     SFTTrainer(
-        policy, demos, SFTConfig(lr=3e-3, max_steps=150, batch_size=16, warmup_steps=10, progress=False)
+        policy, demos, SFTConfig(lr=lr, max_steps=steps, batch_size=16, warmup_steps=10, progress=False)
     ).train()
     policy.save_pretrained(out)
     return out
@@ -104,13 +104,17 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--noise", type=float, default=0.7)
-    ap.add_argument("--ckpt", default="/tmp/agentgym-archer-guess-sft")
+    ap.add_argument("--ckpt", default="/tmp/agentgym-archer-guess-sft", help="reused if it exists")
+    ap.add_argument("--model", default="tiny", help="policy the warm start begins from")
+    ap.add_argument("--sft-steps", type=int, default=150)
+    ap.add_argument("--sft-lr", type=float, default=3e-3)
+    ap.add_argument("--demos", type=int, default=1000, help="noisy-expert episodes (seeds 0..N-1)")
     ap.add_argument("--actor-lr", type=float, default=1e-4)
     ap.add_argument("--actor-epochs", type=int, default=2)
     ap.add_argument("--critic-epochs", type=int, default=8)
     args = ap.parse_args()
     torch.set_num_threads(1)
-    ckpt = warm_start(Path(args.ckpt), args.noise)
+    ckpt = warm_start(Path(args.ckpt), args.noise, args.model, args.sft_steps, args.sft_lr, args.demos)
     knobs = {
         "actor_lr": args.actor_lr,
         "actor_epochs": args.actor_epochs,

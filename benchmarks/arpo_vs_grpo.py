@@ -5,9 +5,13 @@ steps with the same budget of rollouts per prompt (`trainer.group_size`), and ar
 same held-out seeds. Tool calls per solved task are counted on those held-out episodes.
 
     python benchmarks/arpo_vs_grpo.py --steps 20 --seeds 0 > result.json
+    python benchmarks/arpo_vs_grpo.py --steps 15 --seeds 0 --eval-episodes 200 \
+        --set warm_start.checkpoint=runs/main-full/sft/final --set envs.0.kwargs.k=2 \
+        --set envs.0.kwargs.max_doc_chars=200          # from the main job's SFT checkpoint
 
-Tree sampling is routed through `ARPO.collect` by `TreeTrainer` below (the hook the Trainer needs
-for `sampler == "tree"` algorithms).
+`--set` overrides apply to the warm start and to both presets alike.
+
+The Trainer routes ARPO's sampling through `ARPO.collect` (its `sampler == "tree"` branch).
 """
 
 from __future__ import annotations
@@ -22,28 +26,6 @@ from typing import Any
 import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-
-def tree_trainer_class() -> type:
-    from agentgym.trainers.rollouts import step_seeds
-    from agentgym.trainers.trainer import Trainer
-
-    class TreeTrainer(Trainer):
-        def sample(self, step: int) -> tuple[list[Any], list[Any]]:
-            if self.algo.sampler != "tree":
-                return super().sample(step)
-            trajs, tasks = [], []
-            for k, pool in enumerate(self.pools):
-                seeds = step_seeds(self.tc.seed, step, k, pool.n_prompts, self.tc.eval_seed_offset)
-                got = self.algo.collect(self.policy, pool.train_envs, seeds, self.tc.group_size, self._sampling(step),
-                                        max_turns=self.tc.max_turns, max_context_tokens=self.tc.max_context_tokens)  # fmt: skip
-                for t in got:
-                    t.group_id = f"{pool.entry.id}#{k}/{t.group_id}"
-                    tasks.append(None)
-                trajs.extend(got)
-            return trajs, tasks
-
-    return TreeTrainer
 
 
 def held_out(policy: Any, cfg: Any, n: int) -> dict[str, float]:
@@ -61,8 +43,11 @@ def held_out(policy: Any, cfg: Any, n: int) -> dict[str, float]:
             "tool_calls_per_solved": float(np.mean(solved)) if solved else float("nan")}  # fmt: skip
 
 
-def run(algo: str, steps: int, seed: int, out: Path, warm: Any) -> dict[str, Any]:
+def run(
+    algo: str, steps: int, seed: int, out: Path, warm: Any, extra: list[str], n_eval: int
+) -> dict[str, Any]:
     from agentgym.trainers.run_config import load_run_config
+    from agentgym.trainers.trainer import Trainer
 
     preset = (
         Path(__file__).resolve().parents[1]
@@ -71,12 +56,12 @@ def run(algo: str, steps: int, seed: int, out: Path, warm: Any) -> dict[str, Any
         / ("arpo_search.yaml" if algo == "arpo" else "search_grpo.yaml")
     )
     cfg = load_run_config(preset, [f"trainer.steps={steps}", f"trainer.seed={seed}", "trainer.eval_every=0",
-                                   "trainer.group_size=8", "trainer.progress=false", "algorithm.kl_coef=0.0"])  # fmt: skip
+                                   "trainer.group_size=8", "trainer.progress=false", "algorithm.kl_coef=0.0", *extra])  # fmt: skip
     policy = copy.deepcopy(warm)
-    before = held_out(policy, cfg, 64)
-    tr = tree_trainer_class()(cfg, policy, out / f"{algo}-{seed}")
+    before = held_out(policy, cfg, n_eval)
+    tr = Trainer(cfg, policy, out / f"{algo}-{seed}")
     tr.fit()
-    return {"algo": algo, "seed": seed, "before": before, "after": held_out(policy, cfg, 64)}
+    return {"algo": algo, "seed": seed, "before": before, "after": held_out(policy, cfg, n_eval)}
 
 
 def main() -> None:
@@ -84,6 +69,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     ap.add_argument("--out", default="/tmp/agentgym-arpo-vs-grpo")
+    ap.add_argument("--eval-episodes", type=int, default=64, help="held-out questions (greedy)")
+    ap.add_argument("--set", dest="extra", action="append", default=[], help="a.b=c override")
     args = ap.parse_args()
     import torch
 
@@ -92,9 +79,15 @@ def main() -> None:
 
     torch.set_num_threads(1)
     out = Path(args.out)
-    base = load_run_config(Path(__file__).resolve().parents[1] / "examples" / "configs" / "search_grpo.yaml")
+    base = load_run_config(
+        Path(__file__).resolve().parents[1] / "examples" / "configs" / "search_grpo.yaml", args.extra
+    )
     warm = warm_start(base, build_policy(base), out / "warm")
-    rows = [run(a, args.steps, s, out, warm) for s in args.seeds for a in ("grpo", "arpo")]
+    rows = [
+        run(a, args.steps, s, out, warm, args.extra, args.eval_episodes)
+        for s in args.seeds
+        for a in ("grpo", "arpo")
+    ]
     print(json.dumps(rows, indent=1))
 
 

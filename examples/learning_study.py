@@ -61,7 +61,9 @@ def table(rows: list[dict], env: str) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--env", required=True, choices=["calculator", "calculator_small", "search"])
+    ap.add_argument(
+        "--env", required=True, choices=["calculator", "calculator_small", "search", "search_small"]
+    )
     ap.add_argument(
         "--sft", required=True, help="SFT checkpoint dir (agentgym sft ... --out DIR → DIR/final)"
     )

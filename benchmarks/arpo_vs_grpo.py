@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+CONFIGS = Path(__file__).resolve().parents[1] / "examples" / "configs"
 
 
 def held_out(policy: Any, cfg: Any, n: int) -> dict[str, float]:
@@ -49,12 +50,7 @@ def run(
     from agentgym.trainers.run_config import load_run_config
     from agentgym.trainers.trainer import Trainer
 
-    preset = (
-        Path(__file__).resolve().parents[1]
-        / "examples"
-        / "configs"
-        / ("arpo_search.yaml" if algo == "arpo" else "search_grpo.yaml")
-    )
+    preset = CONFIGS / ("arpo_search.yaml" if algo == "arpo" else "search_grpo.yaml")
     cfg = load_run_config(preset, [f"trainer.steps={steps}", f"trainer.seed={seed}", "trainer.eval_every=0",
                                    "trainer.group_size=8", "trainer.progress=false", "algorithm.kl_coef=0.0", *extra])  # fmt: skip
     policy = copy.deepcopy(warm)
@@ -79,9 +75,7 @@ def main() -> None:
 
     torch.set_num_threads(1)
     out = Path(args.out)
-    base = load_run_config(
-        Path(__file__).resolve().parents[1] / "examples" / "configs" / "search_grpo.yaml", args.extra
-    )
+    base = load_run_config(CONFIGS / "search_grpo.yaml", args.extra)
     warm = warm_start(base, build_policy(base), out / "warm")
     rows = [
         run(a, args.steps, s, out, warm, args.extra, args.eval_episodes)

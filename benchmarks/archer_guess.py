@@ -80,7 +80,7 @@ def run_seed(ckpt: Path, seed: int, iters: int, knobs: dict[str, Any]) -> dict[s
 
     torch.manual_seed(seed)
     policy = HFPolicy.from_pretrained(ckpt, device="cpu")
-    cfg = ArcherConfig(encoder="hashing", batch_size=32, critic_lr=1e-3, gamma=0.95, tau=0.1, **knobs)
+    cfg = ArcherConfig(batch_size=32, gamma=0.95, tau=0.1, **knobs)
     tr = ArcherTrainer(policy, "GuessNumber-v0", cfg, sampling=SamplingParams(max_tokens=12, seed=seed),
                        rollout_size=16, seed=seed, env_kwargs=ENV_KW)  # fmt: skip
     start = evaluate(policy)
@@ -111,6 +111,10 @@ def main() -> None:
     ap.add_argument("--actor-epochs", type=int, default=2)
     ap.add_argument("--critic-epochs", type=int, default=8)
     ap.add_argument("--warmup-iters", type=int, default=2, help="critic-only iterations before actor updates")
+    ap.add_argument(
+        "--encoder", default="hashing", choices=["hashing", "minilm", "policy"], help="critic encoder"
+    )
+    ap.add_argument("--critic-lr", type=float, default=1e-3)
     args = ap.parse_args()
     torch.set_num_threads(1)
     ckpt = warm_start(Path(args.ckpt), args.noise, args.model, args.sft_steps, args.sft_lr, args.demos)
@@ -119,6 +123,8 @@ def main() -> None:
         "actor_epochs": args.actor_epochs,
         "critic_epochs": args.critic_epochs,
         "warmup_iters": args.warmup_iters,
+        "encoder": args.encoder,
+        "critic_lr": args.critic_lr,
     }
     runs = [run_seed(ckpt, s, args.iters, knobs) for s in args.seeds]
     start, end = [r["start_success"] for r in runs], [r["end_success"] for r in runs]

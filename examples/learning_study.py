@@ -103,9 +103,8 @@ def table(rows: list[dict], env: str) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument(
-        "--env", required=True, choices=["calculator", "calculator_small", "search", "search_small"]
-    )
+    presets = sorted(p.stem.removesuffix("_grpo") for p in Path("examples/configs").glob("*_grpo.yaml"))
+    ap.add_argument("--env", required=True, choices=presets, help="preset prefix: <env>_<algo>.yaml")
     ap.add_argument(
         "--sft", required=True, help="SFT checkpoint dir (agentgym sft ... --out DIR → DIR/final)"
     )

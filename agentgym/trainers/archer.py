@@ -12,7 +12,8 @@ the utterance's tokens by a token-level REINFORCE actor:
 Symbols map to `ArcherConfig`: γ = gamma (0.95), τ = tau (0.1). The critic encodes the state and
 the action separately (`TextEncoder`) and feeds Q heads MLP(2d→d→d→1) and V heads MLP(d→d→d→1).
 The default encoder is the offline all-MiniLM-L6-v2 (frozen, cached: the paper fine-tunes RoBERTa,
-which is too slow on CPU); `HashingEncoder` is a trainable, dependency-free alternative.
+which is too slow on CPU); `HashingEncoder` is a trainable, dependency-free alternative, and
+`PolicyTrunkEncoder` a trainable copy of the policy's own transformer.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ __all__ = [
     "DoubleCritic",
     "HashingEncoder",
     "MiniLMEncoder",
+    "PolicyTrunkEncoder",
     "actor_loss",
     "advantage",
     "critic_losses",
@@ -126,6 +128,36 @@ class MiniLMEncoder(nn.Module):
                 self._cache.clear()
             self._cache.update(zip(missing, emb, strict=True))
         return torch.stack([self._cache[t] for t in texts])
+
+
+class PolicyTrunkEncoder(nn.Module):
+    """A trainable copy of the policy's transformer; a text is its last token's final hidden state.
+
+    The critic then starts from the features the warm start learned for this env's text (the paper
+    fine-tunes a RoBERTa critic the same way). It is a copy, so actor and critic updates stay apart.
+    """
+
+    def __init__(self, policy: Any, max_tokens: int = 512):
+        super().__init__()
+        self.model = copy.deepcopy(policy.model).requires_grad_(True)
+        self.model.train()
+        self.tokenizer, self.pad_id, self.max_tokens = policy.tokenizer, int(policy.pad_id), max_tokens
+        self.dim = int(self.model.config.hidden_size)
+
+    def forward(self, texts: Sequence[str]) -> torch.Tensor:  # (B, hidden_size)
+        from agentgym.llm.hf import pad_left
+
+        seqs = [
+            self.tokenizer(t, add_special_tokens=False)["input_ids"][-self.max_tokens :] or [self.pad_id]
+            for t in texts
+        ]
+        dev = next(self.model.parameters()).device
+        ids, mask = pad_left(seqs, self.pad_id, dev)
+        pos = (mask.cumsum(-1) - 1).clamp(min=0)
+        out = self.model(
+            input_ids=ids, attention_mask=mask, position_ids=pos, output_hidden_states=True, use_cache=False
+        )
+        return out.hidden_states[-1][:, -1]
 
 
 def _mlp(d_in: int, d: int) -> nn.Sequential:
@@ -219,7 +251,8 @@ class ArcherConfig:
     buffer_capacity: int = 100_000
     """Transition ring-buffer capacity (paper 100000)."""
     encoder: str = "minilm"
-    """Critic text encoder: "minilm" (offline all-MiniLM-L6-v2, frozen) or "hashing" (trainable)."""
+    """Critic text encoder: "minilm" (offline all-MiniLM-L6-v2, frozen), "hashing" (trainable) or
+    "policy" (a trainable copy of the policy's own transformer; give it a fine-tuning `critic_lr`)."""
     max_grad_norm: float = 1.0
     """Gradient-norm clip for actor and critic (paper 1.0)."""
 
@@ -228,14 +261,18 @@ class ArcherConfig:
             raise InvalidConfig(
                 f"ArCHer needs 0 <= gamma <= 1 and 0 < tau <= 1; got gamma={self.gamma}, tau={self.tau}"
             )
-        if self.encoder not in ("minilm", "hashing"):
-            raise InvalidConfig(f"encoder must be 'minilm' or 'hashing', got {self.encoder!r}")
+        if self.encoder not in ("minilm", "hashing", "policy"):
+            raise InvalidConfig(f"encoder must be 'minilm', 'hashing' or 'policy', got {self.encoder!r}")
         if min(self.critic_epochs, self.actor_epochs, self.batch_size) < 1 or self.warmup_iters < 0:
             raise InvalidConfig(
                 "critic_epochs, actor_epochs and batch_size must be >= 1 and warmup_iters >= 0"
             )
 
-    def make_encoder(self) -> nn.Module:
+    def make_encoder(self, policy: Any = None) -> nn.Module:
+        if self.encoder == "policy":
+            if policy is None:
+                raise InvalidConfig('encoder "policy" needs the policy: make_encoder(policy)')
+            return PolicyTrunkEncoder(policy)
         return MiniLMEncoder() if self.encoder == "minilm" else HashingEncoder()
 
 
@@ -298,7 +335,7 @@ class ArcherTrainer:
         self.env_id, self.rollout_size, self.seed = env_id, rollout_size, seed
         self.envs = [agentgym.make(env_id, **(env_kwargs or {})) for _ in range(rollout_size)]
         self.collector = Collector(policy, sampling=sampling, max_turns=max_turns)
-        self.critic = DoubleCritic(encoder if encoder is not None else cfg.make_encoder())
+        self.critic = DoubleCritic(encoder if encoder is not None else cfg.make_encoder(policy))
         self.target = self.critic.target_copy()
         self.buffer = TransitionBuffer(cfg.buffer_capacity)
         self.critic_opt = torch.optim.AdamW(

@@ -96,6 +96,11 @@ class TrainerConfig(ConfigBase):
     """Floor of the cosine schedule as a fraction of `lr`."""
     weight_decay: float = 0.0
     """AdamW weight decay."""
+    optimizer: Literal["adamw", "sgd"] = "adamw"
+    """adamw, or plain SGD with `momentum`: its step is proportional to the gradient, so the many
+    weights whose policy-gradient is mostly sampling noise move little (Adam moves each by ≈ lr)."""
+    momentum: float = 0.0
+    """SGD momentum (ignored by adamw)."""
     grad_clip: float = 1.0
     """Max global gradient norm (verl 1.0); 0 disables."""
     temperature: float = 1.0
@@ -152,6 +157,8 @@ class TrainerConfig(ConfigBase):
                 raise InvalidConfig(f"trainer.{name} must be >= 1, got {getattr(self, name)}")
         if self.lr <= 0:
             raise InvalidConfig(f"trainer.lr must be > 0, got {self.lr}")
+        if not 0.0 <= self.momentum < 1.0:
+            raise InvalidConfig(f"trainer.momentum must be in [0, 1), got {self.momentum}")
         if self.env_workers < 0:
             raise InvalidConfig(
                 f"trainer.env_workers must be >= 0 (0 = in-process envs), got {self.env_workers}"

@@ -94,7 +94,12 @@ class Trainer:
                     "lr": getattr(cfg.algorithm, "critic_lr", self.tc.lr),
                 }
             )
-        self.optimizer = torch.optim.AdamW(groups, weight_decay=self.tc.weight_decay)
+        if self.tc.optimizer == "sgd":
+            self.optimizer: torch.optim.Optimizer = torch.optim.SGD(
+                groups, momentum=self.tc.momentum, weight_decay=self.tc.weight_decay
+            )
+        else:
+            self.optimizer = torch.optim.AdamW(groups, weight_decay=self.tc.weight_decay)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer,
             lambda s: lr_multiplier(

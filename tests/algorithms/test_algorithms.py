@@ -215,16 +215,27 @@ def test_episode_transitions_bootstrap_on_truncation():
     assert tr[1].extra["context_ids"] == [1, 2, 5, 6, 7, 9, 9]
 
 
-def test_critic_learns_td_targets_and_target_starts_as_copy():
+def _policy_trunk() -> archer.PolicyTrunkEncoder:
+    from agentgym.llm import load_policy
+
+    return archer.ArcherConfig(encoder="policy").make_encoder(load_policy("tiny", device="cpu"))
+
+
+@pytest.mark.parametrize(
+    ("make_encoder", "lr"),
+    [(lambda: archer.HashingEncoder(dim=16, buckets=512), 1e-2), (_policy_trunk, 3e-3)],
+    ids=["hashing", "policy"],
+)
+def test_critic_learns_td_targets_and_target_starts_as_copy(make_encoder, lr):
     torch.manual_seed(0)
-    critic = archer.DoubleCritic(archer.HashingEncoder(dim=16, buckets=512), hidden=32)
+    critic = archer.DoubleCritic(make_encoder(), hidden=32)
     target = critic.target_copy()
     assert all(
         torch.equal(a, b)
         for a, b in zip(critic.state_dict().values(), target.state_dict().values(), strict=True)
     )
     assert not any(p.requires_grad for p in target.parameters())
-    opt = torch.optim.Adam(critic.parameters(), lr=1e-2)
+    opt = torch.optim.Adam(critic.parameters(), lr=lr)
     states, actions = ["win state", "lose state"], ["good move", "bad move"]
     r, d = torch.tensor([1.0, 0.0]), torch.tensor([1.0, 1.0])
     first = None
@@ -252,6 +263,24 @@ def test_actor_loss_sends_no_gradient_into_the_critic():
     logp = torch.tensor([-2.0], requires_grad=True)
     archer.actor_loss(logp, archer.advantage(q1, q2, v1, v2)).backward()
     assert logp.grad is not None and all(p.grad is None for p in critic.parameters())
+
+
+def test_policy_trunk_encoder_is_a_trainable_copy_of_the_policy():
+    from agentgym.llm import load_policy
+
+    policy = load_policy("tiny", device="cpu")
+    before = [p.detach().clone() for p in policy.model.parameters()]
+    with pytest.raises(InvalidConfig, match="needs the policy"):
+        archer.ArcherConfig(encoder="policy").make_encoder()
+    enc = archer.ArcherConfig(encoder="policy").make_encoder(policy)
+    h = enc(["The secret is higher than 8.", "", "x" * 5000])
+    assert h.shape == (3, policy.model.config.hidden_size) and torch.isfinite(h).all()
+    # a text's embedding is its last token's state: left padding in a batch does not change it
+    assert torch.allclose(enc(["a b c d e f", "hi"])[1], enc(["hi"])[0], atol=1e-5)
+    h.sum().backward()
+    torch.optim.SGD(enc.parameters(), lr=1.0).step()
+    assert all(torch.equal(a, b) for a, b in zip(policy.model.parameters(), before, strict=True))
+    assert any(not torch.equal(a, b) for a, b in zip(enc.model.parameters(), before, strict=True))
 
 
 def test_archer_config_checks():

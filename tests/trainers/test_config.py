@@ -19,7 +19,9 @@ from agentgym.trainers.run_config import RunConfig, TrainerConfig, load_run_conf
 
 _CONFIGS = Path(__file__).resolve().parents[2].joinpath("examples", "configs")
 # The trainer presets of this package (other presets in the folder belong to other trainers).
-PRESETS = sorted([*_CONFIGS.glob("calculator_*.yaml"), *_CONFIGS.glob("search_*.yaml")])
+PRESETS = sorted(
+    [*_CONFIGS.glob("calculator_*.yaml"), *_CONFIGS.glob("search_*.yaml"), *_CONFIGS.glob("guess_*.yaml")]
+)
 BASE = {"envs": [{"id": "Calculator-v0"}]}
 
 
@@ -51,6 +53,8 @@ def test_overrides_and_types(tmp_path):
         ("algorithm.loss_agg=mean", r"expected one of \['token-mean'"),
         ("algorithm.dual_clip=0.5", r"dual_clip must be > 1"),
         ("trainer.steps=true", r"expected an integer, got True"),
+        ("trainer.optimizer=adam", r"expected one of \['adamw', 'sgd'\]"),
+        ("trainer.momentum=1.5", r"trainer.momentum must be in \[0, 1\)"),
         ("oops", r"must look like section.field=value"),
     ],
 )

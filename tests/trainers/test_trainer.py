@@ -128,19 +128,24 @@ def test_rollout_engine_samples_and_receives_weights_after_each_step(tiny_policy
         assert torch.equal(a, b)
 
 
-@pytest.mark.parametrize("minibatches", [1, 2])
-def test_update_moves_probability_towards_rewarded_rollouts(tiny_policy, tmp_path, minibatches):
+@pytest.mark.parametrize(
+    ("minibatches", "optimizer", "lr"), [(1, "adamw", 1e-3), (2, "adamw", 1e-3), (1, "sgd", 0.5)]
+)
+def test_update_moves_probability_towards_rewarded_rollouts(
+    tiny_policy, tmp_path, minibatches, optimizer, lr
+):
     """The sign of the whole update path: rewarded actions gain log-probability, unrewarded lose it.
 
     In each group of two, one rollout gets reward 1 and the other 0; after one update (a single
-    optimizer step, or two mini-batch steps with a recomputed π_old) the summed log-prob of every
-    rewarded rollout's policy tokens rises on average and the other's falls.
+    optimizer step, or two mini-batch steps with a recomputed π_old; AdamW or SGD) the summed
+    log-prob of every rewarded rollout's policy tokens rises on average and the other's falls.
     """
     cfg = small_run(
-        prompts_per_step=4, minibatches=minibatches, micro_batch_size=8,
+        prompts_per_step=4, minibatches=minibatches, micro_batch_size=8, optimizer=optimizer, lr=lr,
         algorithm={"name": "grpo", "kl_coef": 0.0, "entropy_coef": 0.0},
     )  # fmt: skip
     tr = Trainer(cfg, tiny_policy, tmp_path)
+    assert type(tr.optimizer).__name__ == {"adamw": "AdamW", "sgd": "SGD"}[optimizer]
     trajs, tasks = tr.sample(0)
     for i, t in enumerate(trajs):  # the two samples of a group are adjacent
         t.turns[-1].reward = float(i % 2 == 0)

@@ -95,7 +95,7 @@ class TrainerConfig(ConfigBase):
     min_lr_ratio: float = 0.0
     """Floor of the cosine schedule as a fraction of `lr`."""
     weight_decay: float = 0.0
-    """AdamW weight decay."""
+    """Weight decay (decoupled for adamw, L2 for sgd)."""
     optimizer: Literal["adamw", "sgd"] = "adamw"
     """adamw, or plain SGD with `momentum`: its step is proportional to the gradient, so the many
     weights whose policy-gradient is mostly sampling noise move little (Adam moves each by ≈ lr)."""

@@ -215,20 +215,21 @@ def test_episode_transitions_bootstrap_on_truncation():
     assert tr[1].extra["context_ids"] == [1, 2, 5, 6, 7, 9, 9]
 
 
-def _policy_trunk() -> archer.PolicyTrunkEncoder:
+@pytest.fixture(scope="module")
+def tiny_policy():
     from agentgym.llm import load_policy
 
-    return archer.ArcherConfig(encoder="policy").make_encoder(load_policy("tiny", device="cpu"))
+    return load_policy("tiny", device="cpu")
 
 
-@pytest.mark.parametrize(
-    ("make_encoder", "lr"),
-    [(lambda: archer.HashingEncoder(dim=16, buckets=512), 1e-2), (_policy_trunk, 3e-3)],
-    ids=["hashing", "policy"],
-)
-def test_critic_learns_td_targets_and_target_starts_as_copy(make_encoder, lr):
+@pytest.mark.parametrize(("encoder", "lr"), [("hashing", 1e-2), ("policy", 3e-3)])
+def test_critic_learns_td_targets_and_target_starts_as_copy(encoder, lr, request):
     torch.manual_seed(0)
-    critic = archer.DoubleCritic(make_encoder(), hidden=32)
+    if encoder == "hashing":
+        enc = archer.HashingEncoder(dim=16, buckets=512)
+    else:
+        enc = archer.ArcherConfig(encoder="policy").make_encoder(request.getfixturevalue("tiny_policy"))
+    critic = archer.DoubleCritic(enc, hidden=32)
     target = critic.target_copy()
     assert all(
         torch.equal(a, b)
@@ -265,10 +266,8 @@ def test_actor_loss_sends_no_gradient_into_the_critic():
     assert logp.grad is not None and all(p.grad is None for p in critic.parameters())
 
 
-def test_policy_trunk_encoder_is_a_trainable_copy_of_the_policy():
-    from agentgym.llm import load_policy
-
-    policy = load_policy("tiny", device="cpu")
+def test_policy_trunk_encoder_is_a_trainable_copy_of_the_policy(tiny_policy):
+    policy = tiny_policy
     before = [p.detach().clone() for p in policy.model.parameters()]
     with pytest.raises(InvalidConfig, match="needs the policy"):
         archer.ArcherConfig(encoder="policy").make_encoder()

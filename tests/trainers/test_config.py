@@ -20,7 +20,7 @@ from agentgym.trainers.run_config import RunConfig, TrainerConfig, load_run_conf
 _CONFIGS = Path(__file__).resolve().parents[2].joinpath("examples", "configs")
 # The trainer presets of this package (other presets in the folder belong to other trainers).
 PRESETS = sorted(
-    [*_CONFIGS.glob("calculator_*.yaml"), *_CONFIGS.glob("search_*.yaml"), *_CONFIGS.glob("guess_*.yaml")]
+    p for prefix in ("calculator", "calc3", "search", "guess") for p in _CONFIGS.glob(f"{prefix}_*.yaml")
 )
 BASE = {"envs": [{"id": "Calculator-v0"}]}
 

@@ -425,6 +425,8 @@ class Trainer:
         """Load the newest checkpoint of the run dir, if any; returns whether one was loaded."""
         path = latest_checkpoint(self.out)
         if path is None:
+            if self.logger is not None:  # killed before its first checkpoint: the run starts over
+                self.logger.truncate_after(-1)
             return False
         self.load_state_dict(load_checkpoint(path))
         if self.engine is not None:

@@ -3,6 +3,7 @@ equals one big batch, checkpoints round-trip and refuse corrupt files."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -50,6 +51,14 @@ def test_steps_change_parameters_and_emit_documented_metrics(tiny_policy, tmp_pa
     } <= emitted
     assert (tmp_path / "metrics.jsonl").read_text().count("\n") == 3
     assert latest_checkpoint(tmp_path).name == "ckpt-000002"
+
+
+def test_resume_without_a_checkpoint_replaces_the_killed_runs_records(tiny_policy, tmp_path):
+    cfg = small_run(eval_every=0, save_every=0)
+    (tmp_path / "metrics.jsonl").write_text('{"step": 0, "eval/success/mean": 0.5}\n{"step": 1}\n')
+    records = Trainer(cfg, tiny_policy, tmp_path).fit(resume=True)
+    steps = [json.loads(line)["step"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [r["step"] for r in records] == [1, 2]
 
 
 def _update_once(policy, batch_trajs, tasks, micro, tmp_path):

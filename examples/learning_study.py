@@ -9,8 +9,10 @@ Each run is `agentgym train --config examples/configs/<env>_<algo>.yaml --set wa
 held-out success at the start and end, steps, wall time) and writes it to OUT/<env>-table.md.
 
 `--greedy-episodes N` also scores the SFT checkpoint and each run's `final/` policy greedily on the
-first N held-out seeds (cached in OUT/<run>/greedy.json), so a run evaluated by sampling
-(`--set trainer.eval_temperature=1.0`) reports the greedy view beside it.
+first N held-out seeds (cached in OUT/<run>/greedy-N.json), so a run evaluated by sampling
+(`--set trainer.eval_temperature=1.0`) reports the greedy view beside it. `--sampled-episodes N` does
+the same at the run's evaluation temperature with one sampling seed for every policy: N can be far
+larger than the in-run evaluation, so start and end are compared with less noise.
 """
 
 from __future__ import annotations
@@ -43,60 +45,74 @@ def run_one(env: str, algo: str, seed: int, sft: str, out: Path, extra: list[str
     return {"algo": algo, "seed": seed, **json.loads(summary.read_text())}
 
 
-def greedy_success(policy_dir: Path, run_dir: Path, n: int) -> float:
-    """Greedy success of `policy_dir` on the first `n` held-out seeds of `run_dir`'s resolved config."""
+def heldout_success(policy_dir: Path, run_dir: Path, n: int, *, sampled: bool = False) -> float:
+    """Success of `policy_dir` on the first `n` held-out seeds of `run_dir`'s resolved config: greedy,
+    or (`sampled`) at the run's evaluation temperature with one fixed sampling seed shared by every
+    policy scored, so start and end see the same random numbers."""
+    from agentgym.llm import SamplingParams
     from agentgym.llm.hf import HFPolicy
     from agentgym.trainers.run_config import load_run_config
     from agentgym.trainers.sft import evaluate_success
 
     cfg = load_run_config(run_dir / "config.yaml")
     entry, tc = cfg.envs[0], cfg.trainer
-    seeds = range(tc.eval_seed_offset, tc.eval_seed_offset + n)
     policy = HFPolicy.from_pretrained(policy_dir, device="cpu")
     kw = {**entry.kwargs, **(entry.eval_kwargs or {})}
-    return evaluate_success(policy, entry.id, seeds, max_turns=tc.max_turns, **kw)["eval/success/mean"]
+    if sampled:
+        kw["sampling"] = SamplingParams(
+            temperature=tc.eval_temperature, top_p=tc.top_p, max_tokens=tc.max_new_tokens, seed=0
+        )
+        kw["max_context_tokens"] = tc.max_context_tokens
+    wins = 0.0
+    for lo in range(0, n, 100):  # 100 episodes per batch bounds the KV cache
+        seeds = range(tc.eval_seed_offset + lo, tc.eval_seed_offset + min(n, lo + 100))
+        got = evaluate_success(policy, entry.id, seeds, max_turns=tc.max_turns, **kw)
+        wins += got["eval/success/mean"] * len(seeds)
+    return wins / n
 
 
-def add_greedy(rows: list[dict], sft: str, out: Path, env: str, n: int) -> None:
-    """Fill `greedy_start` (the SFT checkpoint, scored once) and `greedy_end` of each row."""
+def add_heldout(rows: list[dict], sft: str, out: Path, env: str, n: int, *, sampled: bool) -> None:
+    """Fill `<kind>_start` (the SFT checkpoint, scored once) and `<kind>_end` of each row, where kind
+    is `greedy` or `sampled`; scores are cached in OUT/<run>/<kind>-<n>.json."""
+    kind = "sampled" if sampled else "greedy"
     for r in rows:
         run_dir = out / f"{env}-{r['algo']}-s{r['seed']}"
-        cache = run_dir / "greedy.json"
+        cache = run_dir / f"{kind}-{n}.json"
         if not cache.exists():
-            start_cache = out / f"{env}-sft-greedy-{n}.json"
+            start_cache = out / f"{env}-sft-{kind}-{n}.json"
             if not start_cache.exists():
-                start_cache.write_text(json.dumps(greedy_success(Path(sft), run_dir, n)))
+                start_cache.write_text(json.dumps(heldout_success(Path(sft), run_dir, n, sampled=sampled)))
             start = json.loads(start_cache.read_text())
-            cache.write_text(
-                json.dumps({"start": start, "end": greedy_success(run_dir / "final", run_dir, n)})
-            )
+            end = heldout_success(run_dir / "final", run_dir, n, sampled=sampled)
+            cache.write_text(json.dumps({"start": start, "end": end}))
         g = json.loads(cache.read_text())
-        r["greedy_start"], r["greedy_end"] = g["start"], g["end"]
+        r[f"{kind}_start"], r[f"{kind}_end"] = g["start"], g["end"]
 
 
 def table(rows: list[dict], env: str) -> str:
-    greedy = all("greedy_end" in r for r in rows)
-    extra = " greedy start | greedy end |" if greedy else ""
+    kinds = [k for k in ("greedy", "sampled") if all(f"{k}_end" in r for r in rows)]
+    head = "".join(f" {k} start | {k} end |" for k in kinds)
     lines = [
-        "| algorithm | env | seed | start | end | Δ | steps | wall (s) |" + extra,
-        "|---|---|---|---|---|---|---|---|" + ("---|---|" if greedy else ""),
+        "| algorithm | env | seed | start | end | Δ | steps | wall (s) |" + head,
+        "|---|---|---|---|---|---|---|---|" + "---|---|" * len(kinds),
     ]
     for r in rows:
         d = r["eval_success_end"] - r["eval_success_start"]
-        g = f" {r['greedy_start']:.3f} | {r['greedy_end']:.3f} |" if greedy else ""
+        extra = "".join(f" {r[f'{k}_start']:.3f} | {r[f'{k}_end']:.3f} |" for k in kinds)
         lines.append(
-            f"| {r['algo']} | {env} | {r['seed']} | {r['eval_success_start']:.3f} | {r['eval_success_end']:.3f} | {d:+.3f} | {r['steps']} | {r['wall_s']:.0f} |{g}"
+            f"| {r['algo']} | {env} | {r['seed']} | {r['eval_success_start']:.3f} | {r['eval_success_end']:.3f} | {d:+.3f} | {r['steps']} | {r['wall_s']:.0f} |{extra}"
         )
     for algo in sorted({r["algo"] for r in rows}):
-        ds = [r["eval_success_end"] - r["eval_success_start"] for r in rows if r["algo"] == algo]
-        ends = [r["eval_success_end"] for r in rows if r["algo"] == algo]
-        spread = max(ends) - min(ends)
-        g = ""
-        if greedy:
-            gends = [r["greedy_end"] for r in rows if r["algo"] == algo]
-            g = f" | {statistics.mean(gends):.3f} (spread {max(gends) - min(gends):.3f}) |"
+        mine = [r for r in rows if r["algo"] == algo]
+        ds = [r["eval_success_end"] - r["eval_success_start"] for r in mine]
+        ends = [r["eval_success_end"] for r in mine]
+        extra = ""
+        for k in kinds:  # an empty start cell, then the mean end with its gain and spread
+            kends = [r[f"{k}_end"] for r in mine]
+            gain = statistics.mean(kends) - mine[0][f"{k}_start"]
+            extra += f" | {statistics.mean(kends):.3f} ({gain:+.3f}, spread {max(kends) - min(kends):.3f}) |"
         lines.append(
-            f"| **{algo} mean** | {env} | {len(ds)} seeds | | {statistics.mean(ends):.3f} | {statistics.mean(ds):+.3f} | | spread of end {spread:.3f} |{g}"
+            f"| **{algo} mean** | {env} | {len(ds)} seeds | | {statistics.mean(ends):.3f} | {statistics.mean(ds):+.3f} | | spread of end {max(ends) - min(ends):.3f} |{extra}"
         )
     return "\n".join(lines) + "\n"
 
@@ -116,6 +132,12 @@ def main() -> None:
     ap.add_argument(
         "--greedy-episodes", type=int, default=0, help="also score SFT and final policies greedily"
     )
+    ap.add_argument(
+        "--sampled-episodes",
+        type=int,
+        default=0,
+        help="also score SFT and final policies by sampling, one fixed seed for all",
+    )
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -128,7 +150,9 @@ def main() -> None:
     with ThreadPoolExecutor(args.parallel) as pool:
         rows = list(pool.map(lambda j: run_one(*j), jobs))
     if args.greedy_episodes:
-        add_greedy(rows, args.sft, out, args.env, args.greedy_episodes)
+        add_heldout(rows, args.sft, out, args.env, args.greedy_episodes, sampled=False)
+    if args.sampled_episodes:
+        add_heldout(rows, args.sft, out, args.env, args.sampled_episodes, sampled=True)
     text = table(rows, args.env)
     (out / f"{args.env}-table.md").write_text(text)
     print(text)

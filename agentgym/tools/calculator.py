@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import warnings
 from collections.abc import Callable
 from fractions import Fraction
 
@@ -184,7 +185,9 @@ def evaluate(expression: str) -> Number:
     if not text:
         raise CalculatorError("empty expression")
     try:
-        tree = ast.parse(text, mode="eval")
+        with warnings.catch_warnings():  # "3or 4" only warns; as an error it reaches the agent, not stderr
+            warnings.simplefilter("error", SyntaxWarning)
+            tree = ast.parse(text, mode="eval")
     except SyntaxError as exc:
         raise CalculatorError(f"syntax error in `{expression}`: {exc.msg}") from exc
     return _eval(tree)

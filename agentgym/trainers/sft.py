@@ -255,16 +255,21 @@ class SFTTrainer:
 
 
 def evaluate_success(
-    policy: Any, env_id: str, seeds: Sequence[int], *, max_turns: int | None = None, **env_kwargs: Any
+    policy: Any,
+    env_id: str,
+    seeds: Sequence[int],
+    *,
+    max_turns: int | None = None,
+    sampling: Any = None,
+    **env_kwargs: Any,
 ) -> dict[str, float]:
-    """Greedy success rate and mean reward on `seeds` (held-out seeds for SFT curves)."""
+    """Success rate and mean reward on `seeds` (held-out seeds for SFT curves); greedy unless `sampling`
+    (a `SamplingParams`) says otherwise."""
     from agentgym.llm.base import SamplingParams
     from agentgym.rollout.collector import collect
 
-    trajs = collect(
-        policy, env_id, seeds=list(seeds), sampling=SamplingParams(temperature=0, max_tokens=64), max_turns=max_turns,
-        **env_kwargs,
-    )  # fmt: skip
+    sampling = sampling or SamplingParams(temperature=0, max_tokens=64)
+    trajs = collect(policy, env_id, seeds=list(seeds), sampling=sampling, max_turns=max_turns, **env_kwargs)
     n = max(len(trajs), 1)
     return {
         "eval/success/mean": sum(t.success for t in trajs) / n,

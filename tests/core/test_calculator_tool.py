@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from agentgym.tools.calculator import calculator
@@ -101,11 +103,15 @@ def test_table_has_at_least_50_cases() -> None:
         ("exp(1000)", "too large"),
         ("max(x=1)", "keyword"),
         ("1 if 1 else 2", "IfExp"),
+        ("3or 4", "invalid decimal literal"),  # Python only warns on stderr; the agent must see it
         ("1" * 3000, "longer than"),
     ],
 )
 def test_refuses_with_clear_error(expr: str, fragment: str) -> None:
-    result = calculator(expression=expr)
+    with warnings.catch_warnings(record=True) as leaked:
+        warnings.simplefilter("always")
+        result = calculator(expression=expr)
+    assert not leaked, [str(w.message) for w in leaked]  # the agent sees the problem, not stderr
     assert result.error is not None and fragment in result.error, result.error
 
 

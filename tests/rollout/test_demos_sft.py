@@ -66,3 +66,21 @@ def test_context_loss_covers_exactly_the_predicted_non_policy_tokens(tiny_policy
     cfg = SFTConfig(max_steps=1, batch_size=3, context_loss_weight=0.5, progress=False, log_every=1)
     row = SFTTrainer(load_policy("tiny", device="cpu"), demos, cfg).train()[-1]  # not the shared policy
     assert 0 < row["train/loss/context"] < 20
+
+
+def test_evaluate_success_samples_with_the_given_params_reproducibly(tiny_policy, monkeypatch):
+    import agentgym.rollout.collector as collector
+    from agentgym.llm import SamplingParams
+    from agentgym.trainers.sft import evaluate_success
+
+    seen = []
+    real = collector.collect
+    monkeypatch.setattr(collector, "collect", lambda *a, **kw: seen.append(kw["sampling"]) or real(*a, **kw))
+    hot = SamplingParams(temperature=1.0, max_tokens=8, seed=3)
+    kw = {"max_turns": 2, "difficulty": 1}
+    first = evaluate_success(tiny_policy, "Calculator-v0", range(4), sampling=hot, **kw)
+    again = evaluate_success(tiny_policy, "Calculator-v0", range(4), sampling=hot, **kw)
+    greedy = evaluate_success(tiny_policy, "Calculator-v0", range(4), **kw)
+    assert first == again
+    assert seen[:2] == [hot, hot] and seen[2].temperature == 0
+    assert set(greedy) == {"eval/success/mean", "eval/reward/mean", "eval/failed"}

@@ -134,7 +134,7 @@ def run_training(
     summary = {
         "algorithm": cfg.algorithm.name,
         "envs": [e.id for e in cfg.envs],
-        **summarize(records, time.perf_counter() - t0),
+        **summarize(records, time.perf_counter() - t0 + trainer.elapsed_before),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     plot_curve(records, out / "curve.png", f"{cfg.algorithm.name} on {', '.join(e.id for e in cfg.envs)}")

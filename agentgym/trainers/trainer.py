@@ -77,6 +77,10 @@ class Trainer:
         self.world = accelerator.num_processes if accelerator else 1
         self.algo: Algorithm = get_algorithm(cfg.algorithm.name)(cfg.algorithm, total_steps=self.tc.steps)
         self.step = 0
+        # Training seconds of earlier invocations up to the checkpoint resumed from, so a resumed
+        # run's summary reports its whole cost, not just the last invocation's.
+        self.elapsed_before = 0.0
+        self._t0 = time.perf_counter()
         self._calls_at_start = _external_calls()
         torch.manual_seed(self.tc.seed)
         model = policy.model
@@ -403,7 +407,12 @@ class Trainer:
             "scheduler": self.scheduler.state_dict(),
             "algorithm": self.algo.state_dict(),
             "rng": capture_rng(),
+            "elapsed_s": self.elapsed_s(),
         }
+
+    def elapsed_s(self) -> float:
+        """Seconds of training so far, over every invocation of this run."""
+        return self.elapsed_before + time.perf_counter() - self._t0
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.policy.model.load_state_dict(state["policy"])
@@ -414,6 +423,8 @@ class Trainer:
         self.algo.load_state_dict(state["algorithm"])
         restore_rng(state["rng"])
         self.step = int(state["step"])
+        self.elapsed_before = float(state.get("elapsed_s", 0.0))  # absent in older checkpoints
+        self._t0 = time.perf_counter()
 
     def save(self) -> None:
         if self.rank == 0:

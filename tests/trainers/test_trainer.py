@@ -172,3 +172,15 @@ def test_update_moves_probability_towards_rewarded_rollouts(
     delta = seq_logprob() - before
     rewarded = torch.tensor([i % 2 == 0 for i in range(len(trajs))])
     assert delta[rewarded].mean() > 0 > delta[~rewarded].mean(), delta
+
+
+def test_checkpoints_carry_training_time_so_a_resumed_summary_counts_all_of_it(tiny_policy, tmp_path):
+    cfg = small_run(save_every=1)
+    Trainer(cfg, tiny_policy, tmp_path).fit()
+    spent = load_checkpoint(latest_checkpoint(tmp_path))["elapsed_s"]
+    assert spent > 0
+    longer = small_run(save_every=1, steps=3)
+    resumed = Trainer(longer, tiny_policy, tmp_path)
+    resumed.fit(resume=True)
+    assert resumed.elapsed_before == spent
+    assert load_checkpoint(latest_checkpoint(tmp_path))["elapsed_s"] > spent

@@ -13,6 +13,8 @@ first N held-out seeds (cached in OUT/<run>/greedy-N.json), so a run evaluated b
 (`--set trainer.eval_temperature=1.0`) reports the greedy view beside it. `--sampled-episodes N` does
 the same at the run's evaluation temperature with one sampling seed for every policy: N can be far
 larger than the in-run evaluation, so start and end are compared with less noise.
+`--skip-episodes K --sampling-seed S` scores the held-out seeds after the first K with sampling seed
+S instead: a replication on fresh problems.
 """
 
 from __future__ import annotations
@@ -45,10 +47,13 @@ def run_one(env: str, algo: str, seed: int, sft: str, out: Path, extra: list[str
     return {"algo": algo, "seed": seed, **json.loads(summary.read_text())}
 
 
-def heldout_success(policy_dir: Path, run_dir: Path, n: int, *, sampled: bool = False) -> float:
+def heldout_success(
+    policy_dir: Path, run_dir: Path, n: int, *, sampled: bool = False, skip: int = 0, seed: int = 0
+) -> float:
     """Success of `policy_dir` on the first `n` held-out seeds of `run_dir`'s resolved config: greedy,
     or (`sampled`) at the run's evaluation temperature with one fixed sampling seed shared by every
-    policy scored, so start and end see the same random numbers."""
+    policy scored, so start and end see the same random numbers. `skip` and `seed` pick later held-out
+    seeds and another sampling seed, to replicate a result on fresh episodes."""
     from agentgym.llm import SamplingParams
     from agentgym.llm.hf import HFPolicy
     from agentgym.trainers.run_config import load_run_config
@@ -60,30 +65,36 @@ def heldout_success(policy_dir: Path, run_dir: Path, n: int, *, sampled: bool = 
     kw = {**entry.kwargs, **(entry.eval_kwargs or {})}
     if sampled:
         kw["sampling"] = SamplingParams(
-            temperature=tc.eval_temperature, top_p=tc.top_p, max_tokens=tc.max_new_tokens, seed=0
+            temperature=tc.eval_temperature, top_p=tc.top_p, max_tokens=tc.max_new_tokens, seed=seed
         )
         kw["max_context_tokens"] = tc.max_context_tokens
     wins = 0.0
+    first = tc.eval_seed_offset + skip
     for lo in range(0, n, 100):  # 100 episodes per batch bounds the KV cache
-        seeds = range(tc.eval_seed_offset + lo, tc.eval_seed_offset + min(n, lo + 100))
+        seeds = range(first + lo, first + min(n, lo + 100))
         got = evaluate_success(policy, entry.id, seeds, max_turns=tc.max_turns, **kw)
         wins += got["eval/success/mean"] * len(seeds)
     return wins / n
 
 
-def add_heldout(rows: list[dict], sft: str, out: Path, env: str, n: int, *, sampled: bool) -> None:
+def add_heldout(
+    rows: list[dict], sft: str, out: Path, env: str, n: int, *, sampled: bool, skip: int = 0, seed: int = 0
+) -> None:
     """Fill `<kind>_start` (the SFT checkpoint, scored once) and `<kind>_end` of each row, where kind
     is `greedy` or `sampled`; scores are cached in OUT/<run>/<kind>-<n>.json."""
     kind = "sampled" if sampled else "greedy"
     for r in rows:
         run_dir = out / f"{env}-{r['algo']}-s{r['seed']}"
-        cache = run_dir / f"{kind}-{n}.json"
+        tag = f"{kind}-{n}" + (f"-from{skip}-seed{seed}" if skip or seed else "")
+        cache = run_dir / f"{tag}.json"
         if not cache.exists():
-            start_cache = out / f"{env}-sft-{kind}-{n}.json"
+            start_cache = out / f"{env}-sft-{tag}.json"
             if not start_cache.exists():
-                start_cache.write_text(json.dumps(heldout_success(Path(sft), run_dir, n, sampled=sampled)))
+                start_cache.write_text(
+                    json.dumps(heldout_success(Path(sft), run_dir, n, sampled=sampled, skip=skip, seed=seed))
+                )
             start = json.loads(start_cache.read_text())
-            end = heldout_success(run_dir / "final", run_dir, n, sampled=sampled)
+            end = heldout_success(run_dir / "final", run_dir, n, sampled=sampled, skip=skip, seed=seed)
             cache.write_text(json.dumps({"start": start, "end": end}))
         g = json.loads(cache.read_text())
         r[f"{kind}_start"], r[f"{kind}_end"] = g["start"], g["end"]
@@ -138,6 +149,12 @@ def main() -> None:
         default=0,
         help="also score SFT and final policies by sampling, one fixed seed for all",
     )
+    ap.add_argument(
+        "--skip-episodes", type=int, default=0, help="score held-out seeds after the first K (replication)"
+    )
+    ap.add_argument(
+        "--sampling-seed", type=int, default=0, help="the one sampling seed of --sampled-episodes"
+    )
     args = ap.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -150,9 +167,14 @@ def main() -> None:
     with ThreadPoolExecutor(args.parallel) as pool:
         rows = list(pool.map(lambda j: run_one(*j), jobs))
     if args.greedy_episodes:
-        add_heldout(rows, args.sft, out, args.env, args.greedy_episodes, sampled=False)
+        add_heldout(
+            rows, args.sft, out, args.env, args.greedy_episodes, sampled=False, skip=args.skip_episodes
+        )
     if args.sampled_episodes:
-        add_heldout(rows, args.sft, out, args.env, args.sampled_episodes, sampled=True)
+        add_heldout(
+            rows, args.sft, out, args.env, args.sampled_episodes, sampled=True, skip=args.skip_episodes,
+            seed=args.sampling_seed,
+        )  # fmt: skip
     text = table(rows, args.env)
     (out / f"{args.env}-table.md").write_text(text)
     print(text)

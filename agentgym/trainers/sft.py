@@ -20,13 +20,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from agentgym.errors import InvalidConfig
 from agentgym.rollout.tensors import pad_batch
 from agentgym.rollout.trajectory import Trajectory
+
+if TYPE_CHECKING:
+    from agentgym.llm.base import SamplingParams
 
 __all__ = ["SFTConfig", "SFTTrainer", "evaluate_success", "sft_loss"]
 
@@ -260,11 +263,11 @@ def evaluate_success(
     seeds: Sequence[int],
     *,
     max_turns: int | None = None,
-    sampling: Any = None,
+    sampling: SamplingParams | None = None,
     **env_kwargs: Any,
 ) -> dict[str, float]:
-    """Success rate and mean reward on `seeds` (held-out seeds for SFT curves); greedy unless `sampling`
-    (a `SamplingParams`) says otherwise."""
+    """Success rate and mean reward on `seeds` (held-out seeds for SFT curves); greedy unless
+    `sampling` says otherwise."""
     from agentgym.llm.base import SamplingParams
     from agentgym.rollout.collector import collect
 

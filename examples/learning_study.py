@@ -20,6 +20,7 @@ S instead: a replication on fresh problems.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import statistics
@@ -50,7 +51,7 @@ def run_one(env: str, algo: str, seed: int, sft: str, out: Path, extra: list[str
 def heldout_success(
     policy_dir: Path, run_dir: Path, n: int, *, sampled: bool = False, skip: int = 0, seed: int = 0
 ) -> float:
-    """Success of `policy_dir` on the first `n` held-out seeds of `run_dir`'s resolved config: greedy,
+    """Success of `policy_dir` on `n` held-out seeds of `run_dir`'s resolved config: greedy,
     or (`sampled`) at the run's evaluation temperature with one fixed sampling seed shared by every
     policy scored, so start and end see the same random numbers. `skip` and `seed` pick later held-out
     seeds and another sampling seed, to replicate a result on fresh episodes."""
@@ -83,19 +84,17 @@ def add_heldout(
     """Fill `<kind>_start` (the SFT checkpoint, scored once) and `<kind>_end` of each row, where kind
     is `greedy` or `sampled`; scores are cached in OUT/<run>/<kind>-<n>.json."""
     kind = "sampled" if sampled else "greedy"
+    tag = f"{kind}-{n}" + (f"-from{skip}-seed{seed}" if skip or seed else "")
+    score = functools.partial(heldout_success, n=n, sampled=sampled, skip=skip, seed=seed)
     for r in rows:
         run_dir = out / f"{env}-{r['algo']}-s{r['seed']}"
-        tag = f"{kind}-{n}" + (f"-from{skip}-seed{seed}" if skip or seed else "")
         cache = run_dir / f"{tag}.json"
         if not cache.exists():
             start_cache = out / f"{env}-sft-{tag}.json"
             if not start_cache.exists():
-                start_cache.write_text(
-                    json.dumps(heldout_success(Path(sft), run_dir, n, sampled=sampled, skip=skip, seed=seed))
-                )
+                start_cache.write_text(json.dumps(score(Path(sft), run_dir)))
             start = json.loads(start_cache.read_text())
-            end = heldout_success(run_dir / "final", run_dir, n, sampled=sampled, skip=skip, seed=seed)
-            cache.write_text(json.dumps({"start": start, "end": end}))
+            cache.write_text(json.dumps({"start": start, "end": score(run_dir / "final", run_dir)}))
         g = json.loads(cache.read_text())
         r[f"{kind}_start"], r[f"{kind}_end"] = g["start"], g["end"]
 

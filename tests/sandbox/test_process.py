@@ -88,6 +88,31 @@ def test_unshare_fallback_warns_once_and_still_blocks_network(monkeypatch, caplo
         sb.close()
 
 
+def test_unshare_sessions_of_different_sandboxes_share_no_scratch_files(monkeypatch) -> None:
+    """Degraded mode shares the host's /tmp; a session's capture files must be its own.
+
+    They once lived at a fixed /tmp path, so the first sandbox uid to create them locked every later
+    session (another uid) out: each cell read "the interpreter died".
+    """
+    monkeypatch.setattr(process_mod, "bwrap_available", lambda uid=None: False)
+    monkeypatch.setattr(process_mod, "_warned_degraded", True)
+    boxes = [ProcessSandbox(LIMITS, isolation="unshare") for _ in range(2)]
+    try:
+        probe = boxes[0].run("print(1)")
+        if "unshare failed" in probe.stderr:
+            pytest.skip(f"unshare cannot create namespaces here: {probe.stderr.strip()}")
+        sessions = [b.session() for b in boxes]
+        first = sessions[0].run("x = 41\nx + 1")
+        assert first.stdout == "42\n", first
+        # a second jail (another uid) runs while the first is alive, then the first again
+        assert sessions[1].run("import os\nprint('two', os.getuid())").stdout.startswith("two"), sessions[1]
+        assert sessions[0].run("print(x)").stdout == "41\n"
+        assert not sessions[0].run("print(x)").state_lost
+    finally:
+        for b in boxes:
+            b.close()
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="the root-only-file check needs root to create the file")
 def test_sessions_also_drop_privileges() -> None:
     with make_process() as sb, sb.session() as s:

@@ -307,7 +307,8 @@ class ProcessSandbox:
                 stdin=subprocess.PIPE if pipe_stdin else (stdin if stdin is not None else subprocess.DEVNULL),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.DEVNULL if pipe_stdin else subprocess.PIPE,
-                env=dict(CLEAN_ENV),
+                # degraded mode shares the host's /tmp: keep the jail's temp files in its own workdir
+                env=dict(CLEAN_ENV) if workdir is None else {**CLEAN_ENV, "TMPDIR": workdir},
                 cwd=cwd,
                 pass_fds=fds,
                 start_new_session=True,

@@ -2,8 +2,9 @@
 
 Protocol: the server first writes ``{"ready": true}``; then the host writes one JSON line per cell, ``{"code": str, "cap": int}``, to stdin; the
 server answers one JSON line, ``{"stdout", "stderr", "truncated", "exit"}``, on the stdout it
-had at start. During a cell, file descriptors 1 and 2 point at fresh files in /tmp, so
-subprocesses and C extensions are captured too and the protocol stream cannot be corrupted.
+had at start. During a cell, file descriptors 1 and 2 point at fresh files in a directory private to
+this interpreter (made in $TMPDIR), so subprocesses and C extensions are captured too, the protocol
+stream cannot be corrupted, and sessions that share a /tmp (unshare-only isolation) never collide.
 Like a notebook, the value of a trailing expression is printed.
 """
 
@@ -11,10 +12,9 @@ import ast
 import json
 import os
 import sys
+import tempfile
 import traceback
 
-OUT = "/tmp/.agentgym_cell_out"
-ERR = "/tmp/.agentgym_cell_err"
 SELF = globals().get("__file__", "<string>")
 
 
@@ -68,12 +68,14 @@ def main():
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     namespace = {"__name__": "__main__", "__builtins__": __builtins__, "__agentgym_show__": _show}
+    scratch = tempfile.mkdtemp(prefix=".agentgym-cell-")
+    out_path, err_path = os.path.join(scratch, "out"), os.path.join(scratch, "err")
     proto_out.write(b'{"ready": true}\n')  # start-up time must not count against the first cell
     n = 0
     for line in proto_in:
         request = json.loads(line)
         n += 1
-        for fd, path in ((1, OUT), (2, ERR)):
+        for fd, path in ((1, out_path), (2, err_path)):
             tmp = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             os.dup2(tmp, fd)
             os.close(tmp)
@@ -85,8 +87,8 @@ def main():
             except (OSError, ValueError):
                 pass
         cap = int(request.get("cap", 1_000_000))
-        out, t1 = _read_capped(OUT, cap)
-        err, t2 = _read_capped(ERR, cap)
+        out, t1 = _read_capped(out_path, cap)
+        err, t2 = _read_capped(err_path, cap)
         reply = {"stdout": out, "stderr": err, "truncated": t1 or t2, "exit": status}
         proto_out.write(json.dumps(reply).encode() + b"\n")
 

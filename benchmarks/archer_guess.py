@@ -25,7 +25,7 @@ import torch
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ENV_KW: dict[str, Any] = {"high": 16, "max_turns": 5}
-EVAL_SEEDS = range(10**6, 10**6 + 150)
+EVAL_SEEDS = range(10**6, 10**6 + 150)  # --eval-episodes changes the count
 
 
 def noisy_demos(chat: Any, n: int, noise: float, seed: int) -> list[Any]:
@@ -50,12 +50,45 @@ def noisy_demos(chat: Any, n: int, noise: float, seed: int) -> list[Any]:
 
 
 def evaluate(policy: Any, temperature: float = 1.0) -> float:
+    """Held-out success; one sampling seed for every policy, so a shared start reads one number."""
     from agentgym.llm import SamplingParams
     from agentgym.rollout.collector import collect
 
     trajs = collect(policy, "GuessNumber-v0", seeds=list(EVAL_SEEDS),
                     sampling=SamplingParams(temperature=temperature, max_tokens=12, seed=123), **ENV_KW)  # fmt: skip
-    return float(np.mean([t.success for t in trajs]))
+    return float(np.mean([t.success for t in trajs])), trajs
+
+
+def held_out_transitions(trajs: list[Any], gamma: float) -> list[Any]:
+    from agentgym.trainers.archer import episode_transitions
+    from agentgym.trainers.replay import TransitionBuffer
+
+    buf, out = TransitionBuffer(10**6), []
+    for t in (t for t in trajs if not t.failed):
+        episode = episode_transitions(t)
+        buf.add_episode(episode, gamma)  # fills each transition's mc_return
+        out += episode
+    return out
+
+
+@torch.no_grad()
+def critic_quality(critic: Any, held_out: list[Any]) -> dict[str, float]:
+    """The critic on the start policy's held-out games: R² of min Q against the Monte-Carlo return,
+    and the AUC with which min Q ranks a right final answer above a wrong one once "N is correct."
+    was seen (the warm start's main error, so the decision the actor most needs credit for)."""
+    q = torch.cat([torch.minimum(*critic([x.observation for x in b], [x.action for x in b])[:2])
+                   for b in (held_out[i : i + 256] for i in range(0, len(held_out), 256))]).numpy()  # fmt: skip
+    y = np.array([x.mc_return for x in held_out])
+    found = [
+        i for i, x in enumerate(held_out) if x.done and "is correct." in x.observation.rsplit("\n", 1)[-1]
+    ]
+    pos = np.array([q[i] for i in found if held_out[i].reward > 0])
+    neg = np.array([q[i] for i in found if held_out[i].reward <= 0])
+    auc = float((pos[:, None] > neg[None, :]).mean()) if len(pos) and len(neg) else float("nan")
+    return {
+        "critic/heldout_r2": float(1 - ((q - y) ** 2).mean() / max(y.var(), 1e-9)),
+        "critic/found_answer_auc": auc,
+    }
 
 
 def warm_start(out: Path, noise: float, model: str, steps: int, lr: float, n_demos: int) -> Path:
@@ -73,7 +106,7 @@ def warm_start(out: Path, noise: float, model: str, steps: int, lr: float, n_dem
     return out
 
 
-def run_seed(ckpt: Path, seed: int, iters: int, knobs: dict[str, Any]) -> dict[str, Any]:
+def run_seed(ckpt: Path, seed: int, iters: int, knobs: dict[str, Any], rollout_size: int) -> dict[str, Any]:
     from agentgym.llm import SamplingParams
     from agentgym.llm.hf import HFPolicy
     from agentgym.trainers.archer import ArcherConfig, ArcherTrainer
@@ -82,17 +115,18 @@ def run_seed(ckpt: Path, seed: int, iters: int, knobs: dict[str, Any]) -> dict[s
     policy = HFPolicy.from_pretrained(ckpt, device="cpu")
     cfg = ArcherConfig(batch_size=32, gamma=0.95, tau=0.1, **knobs)
     tr = ArcherTrainer(policy, "GuessNumber-v0", cfg, sampling=SamplingParams(max_tokens=12, seed=seed),
-                       rollout_size=16, seed=seed, env_kwargs=ENV_KW)  # fmt: skip
-    start = evaluate(policy)
+                       rollout_size=rollout_size, seed=seed, env_kwargs=ENV_KW)  # fmt: skip
+    start, start_trajs = evaluate(policy)
+    held_out = held_out_transitions(start_trajs, cfg.gamma)
     print(json.dumps({"seed": seed, "start_success": start}), flush=True, file=sys.stderr)
     curve = []
     for it in range(iters):
         t0 = time.time()
-        m = tr.train_iteration()
+        m = {**tr.train_iteration(), **critic_quality(tr.critic, held_out)}
         curve.append({"iter": it, "s": round(time.time() - t0, 1), **{k: round(v, 4) for k, v in m.items()}})
         print(json.dumps(curve[-1]), flush=True, file=sys.stderr)
     tr.close()
-    end = evaluate(policy)
+    end, _ = evaluate(policy)
     print(json.dumps({"seed": seed, "end_success": end}), flush=True, file=sys.stderr)
     return {"seed": seed, "start_success": start, "end_success": end, "curve": curve}
 
@@ -115,7 +149,13 @@ def main() -> None:
         "--encoder", default="hashing", choices=["hashing", "minilm", "policy"], help="critic encoder"
     )
     ap.add_argument("--critic-lr", type=float, default=1e-3)
+    ap.add_argument("--rollout-size", type=int, default=16, help="episodes per iteration (paper 128)")
+    ap.add_argument("--token-baseline", action="store_true", help="actor subtracts a token-level baseline")
+    ap.add_argument("--baseline-lr", type=float, default=1e-4)
+    ap.add_argument("--eval-episodes", type=int, default=150, help="held-out seeds 1,000,000 onwards")
     args = ap.parse_args()
+    global EVAL_SEEDS
+    EVAL_SEEDS = range(10**6, 10**6 + args.eval_episodes)
     torch.set_num_threads(1)
     ckpt = warm_start(Path(args.ckpt), args.noise, args.model, args.sft_steps, args.sft_lr, args.demos)
     knobs = {
@@ -125,12 +165,14 @@ def main() -> None:
         "warmup_iters": args.warmup_iters,
         "encoder": args.encoder,
         "critic_lr": args.critic_lr,
+        "token_baseline": args.token_baseline,
+        "baseline_lr": args.baseline_lr,
     }
-    runs = [run_seed(ckpt, s, args.iters, knobs) for s in args.seeds]
+    runs = [run_seed(ckpt, s, args.iters, knobs, args.rollout_size) for s in args.seeds]
     start, end = [r["start_success"] for r in runs], [r["end_success"] for r in runs]
     gains = [e - s for s, e in zip(start, end, strict=True)]
     print(json.dumps({
-        "env": "GuessNumber-v0", "env_kwargs": ENV_KW, "knobs": knobs, "eval_episodes": len(EVAL_SEEDS), "iters": args.iters,
+        "env": "GuessNumber-v0", "env_kwargs": ENV_KW, "knobs": knobs, "rollout_size": args.rollout_size, "eval_episodes": len(EVAL_SEEDS), "iters": args.iters,
         "start_success": start, "end_success": end, "gain_mean": float(np.mean(gains)),
         "spread_end": float(np.max(end) - np.min(end)), "spread_start": float(np.max(start) - np.min(start)),
         "runs": runs,

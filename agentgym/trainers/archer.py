@@ -9,6 +9,11 @@ the utterance's tokens by a token-level REINFORCE actor:
     A(s, a_π) = min(Q₁, Q₂)(s, a_π) − min(V₁, V₂)(s)                      (Eq. 4, `advantage`)
     L_π = −mean_batch[ sg(A) · Σ_i log π(a^i | s, a^{<i}) ]               (Eq. 5, `actor_loss`)
 
+With `token_baseline`, the paper's variance-reduced actor subtracts a learned token-level baseline
+b(s, a^{<i}) that regresses the utterance advantage (`token_baseline_losses`):
+
+    L_π = −mean_batch[ Σ_i (sg(A) − sg(b_i)) · log π(a^i | s, a^{<i}) ],  L_b = mean_i (b_i − sg(A))²
+
 Symbols map to `ArcherConfig`: γ = gamma (0.95), τ = tau (0.1). The critic encodes the state and
 the action separately (`TextEncoder`) and feeds Q heads MLP(2d→d→d→1) and V heads MLP(d→d→d→1).
 The default encoder is the offline all-MiniLM-L6-v2 (frozen, cached: the paper fine-tunes RoBERTa,
@@ -30,6 +35,7 @@ import torch
 from torch import nn
 
 from agentgym.errors import InvalidConfig
+from agentgym.trainers.critic import ValueModel
 from agentgym.trainers.replay import Transition, TransitionBuffer
 
 __all__ = [
@@ -45,6 +51,7 @@ __all__ = [
     "episode_transitions",
     "q_target",
     "soft_update",
+    "token_baseline_losses",
 ]
 
 
@@ -228,6 +235,32 @@ def actor_loss(utterance_logp: torch.Tensor, advantages: torch.Tensor) -> torch.
     return -(advantages.detach() * utterance_logp).mean()
 
 
+def token_baseline_losses(
+    token_logp: torch.Tensor, mask: torch.Tensor, advantages: torch.Tensor, baseline: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Actor loss with a token-level baseline, and the baseline's regression loss.
+
+    The baseline b_i = b(s, a^{<i}) sees the utterance so far, so (A − b_i) credits token i with the
+    part of the utterance's advantage its prefix did not already predict. Neither loss sends a
+    gradient into the other's model. With b ≡ 0 the actor loss equals `actor_loss`.
+
+    Args:
+        token_logp: (B, T) log π of each token; mask: (B, T) 1 on the utterance's tokens.
+        advantages: (B,) utterance advantages A; baseline: (B, T) b_i aligned with `token_logp`.
+
+    >>> lp, m = torch.tensor([[-1.0, -2.0]]), torch.ones(1, 2)
+    >>> [round(float(x), 4) for x in token_baseline_losses(lp, m, torch.tensor([1.0]), torch.tensor([[0.5, 1.5]]))]
+    [-0.5, 0.25]
+    """
+    m = mask.to(token_logp.dtype)
+    adv = advantages.detach().to(token_logp.dtype)[:, None]
+    if m.sum() == 0:
+        return token_logp.sum() * 0.0, baseline.sum() * 0.0
+    actor = -((adv - baseline.detach()) * token_logp * m).sum(-1).mean()
+    base = ((baseline - adv) ** 2 * m).sum() / m.sum()
+    return actor, base
+
+
 @dataclass(frozen=True, kw_only=True)
 class ArcherConfig:
     """ArCHer hyper-parameters (paper defaults from `scripts/config/default.yaml`, `archer_20q.yaml`)."""
@@ -255,6 +288,11 @@ class ArcherConfig:
     "policy" (a trainable copy of the policy's own transformer; give it a fine-tuning `critic_lr`)."""
     max_grad_norm: float = 1.0
     """Gradient-norm clip for actor and critic (paper 1.0)."""
+    token_baseline: bool = False
+    """Subtract a learned token-level baseline b(s, a^{<i}) in the actor (the paper's variance-reduced
+    variant; its public code has only the hook). b is a copy of the policy's body with a scalar head."""
+    baseline_lr: float = 1e-4
+    """Learning rate of the token-level baseline (only with `token_baseline`)."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.gamma <= 1 or not 0 < self.tau <= 1:
@@ -263,6 +301,8 @@ class ArcherConfig:
             )
         if self.encoder not in ("minilm", "hashing", "policy"):
             raise InvalidConfig(f"encoder must be 'minilm', 'hashing' or 'policy', got {self.encoder!r}")
+        if min(self.critic_lr, self.actor_lr, self.baseline_lr) <= 0:
+            raise InvalidConfig("critic_lr, actor_lr and baseline_lr must be > 0")
         if min(self.critic_epochs, self.actor_epochs, self.batch_size) < 1 or self.warmup_iters < 0:
             raise InvalidConfig(
                 "critic_epochs, actor_epochs and batch_size must be >= 1 and warmup_iters >= 0"
@@ -344,6 +384,10 @@ class ArcherTrainer:
         self.actor_opt = torch.optim.AdamW(
             [p for p in policy.model.parameters() if p.requires_grad], lr=cfg.actor_lr
         )
+        self.baseline: ValueModel | None = None
+        if cfg.token_baseline:
+            self.baseline = ValueModel(policy.model).to(next(policy.model.parameters()).device)
+            self.baseline_opt = torch.optim.AdamW(self.baseline.parameters(), lr=cfg.baseline_lr)
         self.rng = np.random.default_rng(seed)
         self.iteration = 0
 
@@ -393,13 +437,23 @@ class ArcherTrainer:
         self.policy.model.train()
         lp, _ = self.policy.forward_logprobs(mb)
         self.policy.model.eval()
-        utter = (lp * mb["loss_mask"].to(lp.device)).sum(-1)
-        loss = actor_loss(utter, adv.to(lp.device))  # Eq. (5)
+        mask = mb["loss_mask"].to(lp.device)
+        adv = adv.to(lp.device)
+        out: dict[str, float] = {"train/actor/advantage": float(adv.mean())}
+        if self.baseline is None:
+            loss = actor_loss((lp * mask).sum(-1), adv)  # Eq. (5)
+        else:
+            loss, base_loss = token_baseline_losses(lp, mask, adv, self.baseline(mb))
+            self.baseline_opt.zero_grad(set_to_none=True)
+            base_loss.backward()
+            nn.utils.clip_grad_norm_(self.baseline.parameters(), self.cfg.max_grad_norm)
+            self.baseline_opt.step()
+            out["train/actor/baseline_loss"] = float(base_loss.detach())
         self.actor_opt.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(self.policy.model.parameters(), self.cfg.max_grad_norm)
         self.actor_opt.step()
-        return {"train/actor/loss": float(loss.detach()), "train/actor/advantage": float(adv.mean())}
+        return {**out, "train/actor/loss": float(loss.detach())}
 
     def train_iteration(self) -> dict[str, float]:
         """One ArCHer iteration; returns averaged metrics plus rollout success."""

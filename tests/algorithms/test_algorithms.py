@@ -266,6 +266,65 @@ def test_actor_loss_sends_no_gradient_into_the_critic():
     assert logp.grad is not None and all(p.grad is None for p in critic.parameters())
 
 
+def test_token_baseline_losses_reduce_to_the_plain_actor_loss_and_keep_gradients_apart():
+    torch.manual_seed(0)
+    lp = torch.randn(3, 5, requires_grad=True)
+    base = torch.randn(3, 5, requires_grad=True)
+    mask = torch.tensor([[0, 1, 1, 1, 0], [0, 0, 1, 1, 1], [1, 1, 0, 0, 0]])
+    adv = torch.tensor([0.5, -1.0, 2.0])
+    actor, _ = archer.token_baseline_losses(lp, mask, adv, torch.zeros(3, 5))
+    plain = archer.actor_loss((lp * mask).sum(-1), adv).detach()
+    assert float(actor.detach()) == pytest.approx(float(plain), abs=1e-6)
+    # hand case: A − b = (0.5 − b_i) over row 0's tokens 1..3 only
+    actor, b_loss = archer.token_baseline_losses(lp, mask, adv, base)
+    m = mask.float()
+    want_actor = -(((adv[:, None] - base) * lp * m).sum(-1)).mean()
+    want_b = (((base - adv[:, None]) ** 2) * m).sum() / m.sum()
+    assert float(actor.detach()) == pytest.approx(float(want_actor.detach()), abs=1e-6)
+    assert float(b_loss.detach()) == pytest.approx(float(want_b.detach()), abs=1e-6)
+    # values under the mask's zeros never matter
+    lp2, base2 = lp.detach().clone(), base.detach().clone()
+    lp2[mask == 0], base2[mask == 0] = 99.0, -99.0
+    a2, b2 = archer.token_baseline_losses(lp2, mask, adv, base2)
+    assert float(a2) == pytest.approx(float(actor.detach()), abs=1e-5)
+    assert float(b2) == pytest.approx(float(b_loss.detach()), abs=1e-5)
+    actor.backward()
+    assert lp.grad is not None and base.grad is None  # the actor loss does not train the baseline
+    lp.grad = None
+    b_loss.backward()
+    assert lp.grad is None and base.grad is not None  # nor the baseline loss the actor
+    zero_a, zero_b = archer.token_baseline_losses(lp, torch.zeros(3, 5), adv, base)
+    assert float(zero_a.detach()) == 0.0 and float(zero_b.detach()) == 0.0
+
+
+@pytest.mark.parametrize("token_baseline", [False, True])
+def test_archer_trainer_warms_up_the_critic_before_moving_the_actor(token_baseline):
+    from agentgym.llm import SamplingParams, load_policy
+
+    torch.manual_seed(0)
+    policy = load_policy("tiny", device="cpu")
+    cfg = archer.ArcherConfig(
+        encoder="hashing", batch_size=8, critic_epochs=2, actor_epochs=2, warmup_iters=1,
+        critic_lr=1e-3, actor_lr=1e-3, token_baseline=token_baseline, baseline_lr=1e-2,
+    )  # fmt: skip
+    tr = archer.ArcherTrainer(policy, "GuessNumber-v0", cfg, sampling=SamplingParams(max_tokens=8, seed=0),
+                              rollout_size=4, seed=0, env_kwargs={"high": 4, "max_turns": 3})  # fmt: skip
+    before = [p.detach().clone() for p in policy.model.parameters()]
+    m0 = tr.train_iteration()
+    assert len(tr.buffer) >= 4 and "train/critic/q_loss" in m0 and "train/actor/loss" not in m0
+    assert all(torch.equal(a, b) for a, b in zip(policy.model.parameters(), before, strict=True))
+    m1 = tr.train_iteration()
+    tr.close()
+    assert all(np.isfinite(v) for v in m1.values())
+    assert any(not torch.equal(a, b) for a, b in zip(policy.model.parameters(), before, strict=True))
+    assert ("train/actor/baseline_loss" in m1) is token_baseline
+    if token_baseline:  # the baseline is its own copy: the policy's trunk is not shared with it
+        assert tr.baseline is not None
+        assert all(
+            p.data_ptr() != q.data_ptr() for p in tr.baseline.parameters() for q in policy.model.parameters()
+        )
+
+
 def test_policy_trunk_encoder_is_a_trainable_copy_of_the_policy(tiny_policy):
     policy = tiny_policy
     before = [p.detach().clone() for p in policy.model.parameters()]

@@ -37,7 +37,7 @@ def test_ppo_token_loss_oracles(adv, ratio, expect):
     loss, _ = policy_loss(
         logp, torch.zeros_like(logp), torch.tensor([[float(adv)]]), torch.ones(1, 1), dual_clip=3.0
     )
-    assert float(loss) == pytest.approx(expect, abs=1e-9)
+    assert float(loss.detach()) == pytest.approx(expect, abs=1e-9)
 
 
 def test_ppo_metrics():
@@ -69,7 +69,7 @@ def test_aggregation_oracles():
 def test_empty_mask_gives_zero_loss(mode):
     logp = torch.randn(3, 5, requires_grad=True)
     loss, m = policy_loss(logp, torch.randn(3, 5), torch.randn(3, 5), torch.zeros(3, 5), agg=mode)
-    assert float(loss) == 0.0 and all(math.isfinite(v) for v in m.values())
+    assert float(loss.detach()) == 0.0 and all(math.isfinite(v) for v in m.values())
     loss.backward()
     assert torch.all(logp.grad == 0)
 
@@ -111,8 +111,8 @@ def test_micro_batch_accumulation_equals_full_batch(mode):
         part, _ = policy_loss(w[i : i + 1], old[i : i + 1], adv[i : i + 1], mask[i : i + 1], agg=mode, **glob)
         (gi,) = torch.autograd.grad(part, w)
         grads += gi
-        total += float(part)
-    assert total == pytest.approx(float(full), abs=1e-6)
+        total += float(part.detach())
+    assert total == pytest.approx(float(full.detach()), abs=1e-6)
     assert torch.allclose(grads, g_full, atol=1e-6)
 
 
@@ -122,7 +122,7 @@ def test_value_loss_clipping():
     ret = torch.tensor([[2.0, 0.0]])
     loss, m = value_loss(v, old, ret, torch.tensor([[1, 0]]), clip=0.5)
     # unclipped (1-2)^2 = 1, clipped (0.5-2)^2 = 2.25 -> max 2.25
-    assert float(loss) == pytest.approx(2.25) and m["value_clip_frac"] == 1.0
+    assert float(loss.detach()) == pytest.approx(2.25) and m["value_clip_frac"] == 1.0
 
 
 def test_entropy_band_penalty_has_gradient_outside_band_only():

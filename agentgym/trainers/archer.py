@@ -36,6 +36,7 @@ from torch import nn
 
 from agentgym.errors import InvalidConfig
 from agentgym.trainers.critic import ValueModel
+from agentgym.trainers.memory import release_freed_memory
 from agentgym.trainers.replay import Transition, TransitionBuffer
 
 __all__ = [
@@ -453,6 +454,7 @@ class ArcherTrainer:
         loss.backward()
         nn.utils.clip_grad_norm_(self.policy.model.parameters(), self.cfg.max_grad_norm)
         self.actor_opt.step()
+        release_freed_memory()  # fresh utterance shapes every step fragment the CPU heap (see memory.py)
         return {**out, "train/actor/loss": float(loss.detach())}
 
     def train_iteration(self) -> dict[str, float]:

@@ -49,8 +49,8 @@ def noisy_demos(chat: Any, n: int, noise: float, seed: int) -> list[Any]:
     return [d for d in demos if d.success]
 
 
-def evaluate(policy: Any, temperature: float = 1.0) -> float:
-    """Held-out success; one sampling seed for every policy, so a shared start reads one number."""
+def evaluate(policy: Any, temperature: float = 1.0) -> tuple[float, list[Any]]:
+    """Held-out success and its games; one sampling seed for every policy, so a shared start reads one number."""
     from agentgym.llm import SamplingParams
     from agentgym.rollout.collector import collect
 

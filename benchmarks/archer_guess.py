@@ -25,7 +25,7 @@ import torch
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 ENV_KW: dict[str, Any] = {"high": 16, "max_turns": 5}
-EVAL_SEEDS = range(10**6, 10**6 + 150)  # --eval-episodes changes the count
+EVAL_START = 10**6  # held-out seeds EVAL_START, EVAL_START + 1, ... (--eval-episodes of them)
 
 
 def noisy_demos(chat: Any, n: int, noise: float, seed: int) -> list[Any]:
@@ -49,12 +49,12 @@ def noisy_demos(chat: Any, n: int, noise: float, seed: int) -> list[Any]:
     return [d for d in demos if d.success]
 
 
-def evaluate(policy: Any, temperature: float = 1.0) -> tuple[float, list[Any]]:
+def evaluate(policy: Any, episodes: int, temperature: float = 1.0) -> tuple[float, list[Any]]:
     """Held-out success and its games; one sampling seed for every policy, so a shared start reads one number."""
     from agentgym.llm import SamplingParams
     from agentgym.rollout.collector import collect
 
-    trajs = collect(policy, "GuessNumber-v0", seeds=list(EVAL_SEEDS),
+    trajs = collect(policy, "GuessNumber-v0", seeds=list(range(EVAL_START, EVAL_START + episodes)),
                     sampling=SamplingParams(temperature=temperature, max_tokens=12, seed=123), **ENV_KW)  # fmt: skip
     return float(np.mean([t.success for t in trajs])), trajs
 
@@ -106,7 +106,9 @@ def warm_start(out: Path, noise: float, model: str, steps: int, lr: float, n_dem
     return out
 
 
-def run_seed(ckpt: Path, seed: int, iters: int, knobs: dict[str, Any], rollout_size: int) -> dict[str, Any]:
+def run_seed(
+    ckpt: Path, seed: int, iters: int, knobs: dict[str, Any], rollout_size: int, eval_episodes: int
+) -> dict[str, Any]:
     from agentgym.llm import SamplingParams
     from agentgym.llm.hf import HFPolicy
     from agentgym.trainers.archer import ArcherConfig, ArcherTrainer
@@ -116,7 +118,7 @@ def run_seed(ckpt: Path, seed: int, iters: int, knobs: dict[str, Any], rollout_s
     cfg = ArcherConfig(batch_size=32, gamma=0.95, tau=0.1, **knobs)
     tr = ArcherTrainer(policy, "GuessNumber-v0", cfg, sampling=SamplingParams(max_tokens=12, seed=seed),
                        rollout_size=rollout_size, seed=seed, env_kwargs=ENV_KW)  # fmt: skip
-    start, start_trajs = evaluate(policy)
+    start, start_trajs = evaluate(policy, eval_episodes)
     held_out = held_out_transitions(start_trajs, cfg.gamma)
     print(json.dumps({"seed": seed, "start_success": start}), flush=True, file=sys.stderr)
     curve = []
@@ -126,7 +128,7 @@ def run_seed(ckpt: Path, seed: int, iters: int, knobs: dict[str, Any], rollout_s
         curve.append({"iter": it, "s": round(time.time() - t0, 1), **{k: round(v, 4) for k, v in m.items()}})
         print(json.dumps(curve[-1]), flush=True, file=sys.stderr)
     tr.close()
-    end, _ = evaluate(policy)
+    end, _ = evaluate(policy, eval_episodes)
     print(json.dumps({"seed": seed, "end_success": end}), flush=True, file=sys.stderr)
     return {"seed": seed, "start_success": start, "end_success": end, "curve": curve}
 
@@ -154,8 +156,6 @@ def main() -> None:
     ap.add_argument("--baseline-lr", type=float, default=1e-4)
     ap.add_argument("--eval-episodes", type=int, default=150, help="held-out seeds 1,000,000 onwards")
     args = ap.parse_args()
-    global EVAL_SEEDS
-    EVAL_SEEDS = range(10**6, 10**6 + args.eval_episodes)
     torch.set_num_threads(1)
     ckpt = warm_start(Path(args.ckpt), args.noise, args.model, args.sft_steps, args.sft_lr, args.demos)
     knobs = {
@@ -168,11 +168,11 @@ def main() -> None:
         "token_baseline": args.token_baseline,
         "baseline_lr": args.baseline_lr,
     }
-    runs = [run_seed(ckpt, s, args.iters, knobs, args.rollout_size) for s in args.seeds]
+    runs = [run_seed(ckpt, s, args.iters, knobs, args.rollout_size, args.eval_episodes) for s in args.seeds]
     start, end = [r["start_success"] for r in runs], [r["end_success"] for r in runs]
     gains = [e - s for s, e in zip(start, end, strict=True)]
     print(json.dumps({
-        "env": "GuessNumber-v0", "env_kwargs": ENV_KW, "knobs": knobs, "rollout_size": args.rollout_size, "eval_episodes": len(EVAL_SEEDS), "iters": args.iters,
+        "env": "GuessNumber-v0", "env_kwargs": ENV_KW, "knobs": knobs, "rollout_size": args.rollout_size, "eval_episodes": args.eval_episodes, "iters": args.iters,
         "start_success": start, "end_success": end, "gain_mean": float(np.mean(gains)),
         "spread_end": float(np.max(end) - np.min(end)), "spread_start": float(np.max(start) - np.min(start)),
         "runs": runs,

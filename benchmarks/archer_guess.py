@@ -150,6 +150,8 @@ def main() -> None:
     ap.add_argument(
         "--encoder", default="hashing", choices=["hashing", "minilm", "policy"], help="critic encoder"
     )
+    ap.add_argument("--critic-input", default="separate", choices=["separate", "joint"],
+                    help="Q over [h_s; h_a] or over one encoding of s ⊕ a")  # fmt: skip
     ap.add_argument("--critic-lr", type=float, default=1e-3)
     ap.add_argument("--rollout-size", type=int, default=16, help="episodes per iteration (paper 128)")
     ap.add_argument("--token-baseline", action="store_true", help="actor subtracts a token-level baseline")
@@ -165,6 +167,7 @@ def main() -> None:
         "warmup_iters": args.warmup_iters,
         "encoder": args.encoder,
         "critic_lr": args.critic_lr,
+        "critic_input": args.critic_input,
         "token_baseline": args.token_baseline,
         "baseline_lr": args.baseline_lr,
     }

@@ -14,8 +14,9 @@ b(s, a^{<i}) that regresses the utterance advantage (`token_baseline_losses`):
 
     L_π = −mean_batch[ Σ_i (sg(A) − sg(b_i)) · log π(a^i | s, a^{<i}) ],  L_b = mean_i (b_i − sg(A))²
 
-Symbols map to `ArcherConfig`: γ = gamma (0.95), τ = tau (0.1). The critic encodes the state and
-the action separately (`TextEncoder`) and feeds Q heads MLP(2d→d→d→1) and V heads MLP(d→d→d→1).
+Symbols map to `ArcherConfig`: γ = gamma (0.95), τ = tau (0.1). By default the critic encodes the
+state and the action separately (`TextEncoder`) and feeds Q heads MLP(2d→d→d→1) and V heads
+MLP(d→d→d→1); `critic_input="joint"` feeds Q one encoding of the action in its context instead.
 The default encoder is the offline all-MiniLM-L6-v2 (frozen, cached: the paper fine-tunes RoBERTa,
 which is too slow on CPU); `HashingEncoder` is a trainable, dependency-free alternative, and
 `PolicyTrunkEncoder` a trainable copy of the policy's own transformer.
@@ -173,22 +174,36 @@ def _mlp(d_in: int, d: int) -> nn.Sequential:
 
 
 class DoubleCritic(nn.Module):
-    """Q₁, Q₂ over [h_s; h_a] and V₁, V₂ over h_s, sharing one text encoder."""
+    """Q₁, Q₂ and V₁, V₂ sharing one text encoder.
 
-    def __init__(self, encoder: nn.Module, hidden: int = 256):
+    `joint=False` (the paper's code) feeds Q the pair [h_s; h_a] of separate encodings. `joint=True`
+    encodes the action in its context, h(s ⊕ a), so an attending encoder can compare the two (is
+    the answer the number the last observation confirmed?), which a pair of separate embeddings
+    makes the MLP learn value by value.
+    """
+
+    def __init__(self, encoder: nn.Module, hidden: int = 256, *, joint: bool = False):
         super().__init__()
         d = int(encoder.dim)
-        self.encoder = encoder
-        self.q1, self.q2 = _mlp(2 * d, hidden), _mlp(2 * d, hidden)
+        self.encoder, self.joint = encoder, joint
+        self.q1, self.q2 = _mlp(d if joint else 2 * d, hidden), _mlp(d if joint else 2 * d, hidden)
         self.v1, self.v2 = _mlp(d, hidden), _mlp(d, hidden)
 
     def forward(self, states: Sequence[str], actions: Sequence[str]) -> tuple[torch.Tensor, ...]:
         """Return (q1, q2, v1, v2), each (B,)."""
-        hs, ha = self.encoder(list(states)), self.encoder(list(actions))
-        sa = torch.cat([hs, ha], dim=-1)
-        return tuple(
-            h(x).squeeze(-1) for h, x in ((self.q1, sa), (self.q2, sa), (self.v1, hs), (self.v2, hs))
-        )
+        hs = self.encoder(list(states))
+        if self.joint:
+            sa = self.encoder([f"{s}\n{a}" for s, a in zip(states, actions, strict=True)])
+        else:
+            sa = torch.cat([hs, self.encoder(list(actions))], dim=-1)
+        return self.q1(sa).squeeze(-1), self.q2(sa).squeeze(-1), *self._v(hs)
+
+    def values(self, states: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(v1, v2), each (B,): V needs no action, so TD targets V̄(s') skip encoding one."""
+        return self._v(self.encoder(list(states)))
+
+    def _v(self, hs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.v1(hs).squeeze(-1), self.v2(hs).squeeze(-1)
 
     def target_copy(self) -> DoubleCritic:
         """An exact, gradient-free copy (τ = 1 at init)."""
@@ -211,7 +226,7 @@ def critic_losses(
     """L_Q + L_V (Eqs. 1–2) on one batch of transitions; `policy_actions` are fresh a_π ~ π(·|s)."""
     q1, q2, v1, v2 = critic(states, actions)
     with torch.no_grad():
-        *_, nv1, nv2 = target(next_states, actions)  # V̄ only depends on s'
+        nv1, nv2 = target.values(next_states)
         tq1, tq2, _, _ = target(states, policy_actions)
         y1, y2 = q_target(rewards, dones, nv1, gamma), q_target(rewards, dones, nv2, gamma)
     mse = nn.functional.mse_loss
@@ -287,6 +302,9 @@ class ArcherConfig:
     encoder: str = "minilm"
     """Critic text encoder: "minilm" (offline all-MiniLM-L6-v2, frozen), "hashing" (trainable) or
     "policy" (a trainable copy of the policy's own transformer; give it a fine-tuning `critic_lr`)."""
+    critic_input: str = "separate"
+    """What Q reads: "separate" encodings [h_s; h_a] (the paper's code) or "joint", one encoding of the
+    action in its context h(s ⊕ a), which lets an attending encoder ("policy") compare the two."""
     max_grad_norm: float = 1.0
     """Gradient-norm clip for actor and critic (paper 1.0)."""
     token_baseline: bool = False
@@ -302,6 +320,8 @@ class ArcherConfig:
             )
         if self.encoder not in ("minilm", "hashing", "policy"):
             raise InvalidConfig(f"encoder must be 'minilm', 'hashing' or 'policy', got {self.encoder!r}")
+        if self.critic_input not in ("separate", "joint"):
+            raise InvalidConfig(f"critic_input must be 'separate' or 'joint', got {self.critic_input!r}")
         if min(self.critic_lr, self.actor_lr, self.baseline_lr) <= 0:
             raise InvalidConfig("critic_lr, actor_lr and baseline_lr must be > 0")
         if min(self.critic_epochs, self.actor_epochs, self.batch_size) < 1 or self.warmup_iters < 0:
@@ -376,7 +396,9 @@ class ArcherTrainer:
         self.env_id, self.rollout_size, self.seed = env_id, rollout_size, seed
         self.envs = [agentgym.make(env_id, **(env_kwargs or {})) for _ in range(rollout_size)]
         self.collector = Collector(policy, sampling=sampling, max_turns=max_turns)
-        self.critic = DoubleCritic(encoder if encoder is not None else cfg.make_encoder(policy))
+        self.critic = DoubleCritic(
+            encoder if encoder is not None else cfg.make_encoder(policy), joint=cfg.critic_input == "joint"
+        )
         self.target = self.critic.target_copy()
         self.buffer = TransitionBuffer(cfg.buffer_capacity)
         self.critic_opt = torch.optim.AdamW(

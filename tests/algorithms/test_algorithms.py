@@ -222,14 +222,16 @@ def tiny_policy():
     return load_policy("tiny", device="cpu")
 
 
-@pytest.mark.parametrize(("encoder", "lr"), [("hashing", 1e-2), ("policy", 3e-3)])
-def test_critic_learns_td_targets_and_target_starts_as_copy(encoder, lr, request):
+@pytest.mark.parametrize(
+    ("encoder", "lr", "joint"), [("hashing", 1e-2, False), ("policy", 3e-3, False), ("policy", 3e-3, True)]
+)
+def test_critic_learns_td_targets_and_target_starts_as_copy(encoder, lr, joint, request):
     torch.manual_seed(0)
     if encoder == "hashing":
         enc = archer.HashingEncoder(dim=16, buckets=512)
     else:
         enc = archer.ArcherConfig(encoder="policy").make_encoder(request.getfixturevalue("tiny_policy"))
-    critic = archer.DoubleCritic(enc, hidden=32)
+    critic = archer.DoubleCritic(enc, hidden=32, joint=joint)
     target = critic.target_copy()
     assert all(
         torch.equal(a, b)
@@ -256,6 +258,32 @@ def test_critic_learns_td_targets_and_target_starts_as_copy(encoder, lr, request
     assert float(archer.advantage(q1, q2, v1, v2)[0]) == pytest.approx(
         0.0, abs=0.15
     )  # V → Q̄(s, a_π) with a_π = a
+
+
+def test_joint_critic_encodes_the_action_in_its_context_and_v_never_sees_the_action():
+    class Recorder(torch.nn.Module):
+        dim = 4
+
+        def __init__(self):
+            super().__init__()
+            self.seen: list[list[str]] = []
+
+        def forward(self, texts):
+            self.seen.append(list(texts))
+            return torch.ones(len(texts), self.dim)
+
+    enc = Recorder()
+    critic = archer.DoubleCritic(enc, hidden=8, joint=True)
+    assert critic.q1[0].in_features == 4 and critic.v1[0].in_features == 4
+    critic(["7 is correct."], ["<answer>7</answer>"])
+    assert enc.seen == [["7 is correct."], ["7 is correct.\n<answer>7</answer>"]]
+    enc.seen.clear()
+    critic.values(["s'"])
+    assert enc.seen == [["s'"]]
+    separate = archer.DoubleCritic(Recorder(), hidden=8)
+    assert separate.q1[0].in_features == 8
+    separate(["s"], ["a"])
+    assert separate.encoder.seen == [["s"], ["a"]]
 
 
 def test_actor_loss_sends_no_gradient_into_the_critic():
@@ -346,6 +374,8 @@ def test_archer_config_checks():
         archer.ArcherConfig(encoder="roberta")
     with pytest.raises(InvalidConfig, match="tau"):
         archer.ArcherConfig(tau=0.0)
+    with pytest.raises(InvalidConfig, match="critic_input"):
+        archer.ArcherConfig(critic_input="concat")
 
 
 @pytest.mark.parametrize("name", ["arpo_search", "aepo_search", "spear_calculator"])

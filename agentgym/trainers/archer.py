@@ -186,7 +186,8 @@ class DoubleCritic(nn.Module):
         super().__init__()
         d = int(encoder.dim)
         self.encoder, self.joint = encoder, joint
-        self.q1, self.q2 = _mlp(d if joint else 2 * d, hidden), _mlp(d if joint else 2 * d, hidden)
+        d_q = d if joint else 2 * d
+        self.q1, self.q2 = _mlp(d_q, hidden), _mlp(d_q, hidden)
         self.v1, self.v2 = _mlp(d, hidden), _mlp(d, hidden)
 
     def forward(self, states: Sequence[str], actions: Sequence[str]) -> tuple[torch.Tensor, ...]:

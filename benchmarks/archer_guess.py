@@ -76,7 +76,7 @@ def critic_quality(critic: Any, held_out: list[Any]) -> dict[str, float]:
     """The critic on the start policy's held-out games: R² of min Q against the Monte-Carlo return,
     and the AUC with which min Q ranks a right final answer above a wrong one once "N is correct."
     was seen (the warm start's main error, so the decision the actor most needs credit for)."""
-    q = torch.cat([torch.minimum(*critic([x.observation for x in b], [x.action for x in b])[:2])
+    q = torch.cat([torch.minimum(*critic.q_values([x.observation for x in b], [x.action for x in b]))
                    for b in (held_out[i : i + 256] for i in range(0, len(held_out), 256))]).numpy()  # fmt: skip
     y = np.array([x.mc_return for x in held_out])
     found = [

@@ -193,11 +193,18 @@ class DoubleCritic(nn.Module):
     def forward(self, states: Sequence[str], actions: Sequence[str]) -> tuple[torch.Tensor, ...]:
         """Return (q1, q2, v1, v2), each (B,)."""
         hs = self.encoder(list(states))
+        return *self.q_values(states, actions, hs), *self._v(hs)
+
+    def q_values(
+        self, states: Sequence[str], actions: Sequence[str], hs: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(q1, q2), each (B,), without the V heads; `hs` reuses state encodings already made."""
         if self.joint:
             sa = self.encoder([f"{s}\n{a}" for s, a in zip(states, actions, strict=True)])
         else:
+            hs = self.encoder(list(states)) if hs is None else hs
             sa = torch.cat([hs, self.encoder(list(actions))], dim=-1)
-        return self.q1(sa).squeeze(-1), self.q2(sa).squeeze(-1), *self._v(hs)
+        return self.q1(sa).squeeze(-1), self.q2(sa).squeeze(-1)
 
     def values(self, states: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """(v1, v2), each (B,): V needs no action, so TD targets V̄(s') skip encoding one."""
@@ -228,7 +235,7 @@ def critic_losses(
     q1, q2, v1, v2 = critic(states, actions)
     with torch.no_grad():
         nv1, nv2 = target.values(next_states)
-        tq1, tq2, _, _ = target(states, policy_actions)
+        tq1, tq2 = target.q_values(states, policy_actions)
         y1, y2 = q_target(rewards, dones, nv1, gamma), q_target(rewards, dones, nv2, gamma)
     mse = nn.functional.mse_loss
     loss_q = mse(q1, y1) + mse(q2, y2)

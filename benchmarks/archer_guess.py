@@ -77,7 +77,7 @@ def critic_quality(critic: Any, held_out: list[Any]) -> dict[str, float]:
     and the AUC with which min Q ranks a right final answer above a wrong one once "N is correct."
     was seen (the warm start's main error, so the decision the actor most needs credit for)."""
     q = torch.cat([torch.minimum(*critic.q_values([x.observation for x in b], [x.action for x in b]))
-                   for b in (held_out[i : i + 256] for i in range(0, len(held_out), 256))]).numpy()  # fmt: skip
+                   for b in (held_out[i : i + 256] for i in range(0, len(held_out), 256))]).cpu().numpy()  # fmt: skip
     y = np.array([x.mc_return for x in held_out])
     found = [
         i for i, x in enumerate(held_out) if x.done and "is correct." in x.observation.rsplit("\n", 1)[-1]
@@ -91,13 +91,15 @@ def critic_quality(critic: Any, held_out: list[Any]) -> dict[str, float]:
     }
 
 
-def warm_start(out: Path, noise: float, model: str, steps: int, lr: float, n_demos: int) -> Path:
+def warm_start(
+    out: Path, noise: float, model: str, steps: int, lr: float, n_demos: int, device: str = "cpu"
+) -> Path:
     from agentgym.llm import load_policy
     from agentgym.trainers.sft import SFTConfig, SFTTrainer
 
     if (out / "config.json").exists():
         return out
-    policy = load_policy(model)
+    policy = load_policy(model, device=device)
     demos = noisy_demos(policy.chat, n_demos, noise, seed=0)
     SFTTrainer(
         policy, demos, SFTConfig(lr=lr, max_steps=steps, batch_size=16, warmup_steps=10, progress=False)
@@ -107,14 +109,24 @@ def warm_start(out: Path, noise: float, model: str, steps: int, lr: float, n_dem
 
 
 def run_seed(
-    ckpt: Path, seed: int, iters: int, knobs: dict[str, Any], rollout_size: int, eval_episodes: int
+    ckpt: Path,
+    seed: int,
+    iters: int,
+    knobs: dict[str, Any],
+    rollout_size: int,
+    eval_episodes: int,
+    *,
+    device: str = "cpu",
+    time_budget: float = float("inf"),
 ) -> dict[str, Any]:
+    """Evaluate, train up to `iters` iterations (fewer once `time_budget` seconds of training have
+    passed, so a bounded run still ends with its evaluation), evaluate again."""
     from agentgym.llm import SamplingParams
     from agentgym.llm.hf import HFPolicy
     from agentgym.trainers.archer import ArcherConfig, ArcherTrainer
 
     torch.manual_seed(seed)
-    policy = HFPolicy.from_pretrained(ckpt, device="cpu")
+    policy = HFPolicy.from_pretrained(ckpt, device=device)
     cfg = ArcherConfig(batch_size=32, gamma=0.95, tau=0.1, **knobs)
     tr = ArcherTrainer(policy, "GuessNumber-v0", cfg, sampling=SamplingParams(max_tokens=12, seed=seed),
                        rollout_size=rollout_size, seed=seed, env_kwargs=ENV_KW)  # fmt: skip
@@ -122,7 +134,10 @@ def run_seed(
     held_out = held_out_transitions(start_trajs, cfg.gamma)
     print(json.dumps({"seed": seed, "start_success": start}), flush=True, file=sys.stderr)
     curve = []
+    began = time.time()
     for it in range(iters):
+        if time.time() - began > time_budget:
+            break
         t0 = time.time()
         m = {**tr.train_iteration(), **critic_quality(tr.critic, held_out)}
         curve.append({"iter": it, "s": round(time.time() - t0, 1), **{k: round(v, 4) for k, v in m.items()}})
@@ -130,7 +145,7 @@ def run_seed(
     tr.close()
     end, _ = evaluate(policy, eval_episodes)
     print(json.dumps({"seed": seed, "end_success": end}), flush=True, file=sys.stderr)
-    return {"seed": seed, "start_success": start, "end_success": end, "curve": curve}
+    return {"seed": seed, "start_success": start, "end_success": end, "iters_run": len(curve), "curve": curve}
 
 
 def main() -> None:
@@ -157,9 +172,17 @@ def main() -> None:
     ap.add_argument("--token-baseline", action="store_true", help="actor subtracts a token-level baseline")
     ap.add_argument("--baseline-lr", type=float, default=1e-4)
     ap.add_argument("--eval-episodes", type=int, default=150, help="held-out seeds 1,000,000 onwards")
+    ap.add_argument("--device", default="cpu", help="torch device of policy and critic (e.g. cuda)")
+    ap.add_argument("--time-budget", type=float, default=float("inf"),
+                    help="seconds of training per seed after which no new iteration starts")  # fmt: skip
+    ap.add_argument("--sft-only", action="store_true", help="build the warm start and stop")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    ckpt = warm_start(Path(args.ckpt), args.noise, args.model, args.sft_steps, args.sft_lr, args.demos)
+    ckpt = warm_start(
+        Path(args.ckpt), args.noise, args.model, args.sft_steps, args.sft_lr, args.demos, args.device
+    )
+    if args.sft_only:
+        return
     knobs = {
         "actor_lr": args.actor_lr,
         "actor_epochs": args.actor_epochs,
@@ -171,7 +194,19 @@ def main() -> None:
         "token_baseline": args.token_baseline,
         "baseline_lr": args.baseline_lr,
     }
-    runs = [run_seed(ckpt, s, args.iters, knobs, args.rollout_size, args.eval_episodes) for s in args.seeds]
+    runs = [
+        run_seed(
+            ckpt,
+            s,
+            args.iters,
+            knobs,
+            args.rollout_size,
+            args.eval_episodes,
+            device=args.device,
+            time_budget=args.time_budget,
+        )
+        for s in args.seeds
+    ]
     start, end = [r["start_success"] for r in runs], [r["end_success"] for r in runs]
     gains = [e - s for s, e in zip(start, end, strict=True)]
     print(json.dumps({

@@ -112,7 +112,8 @@ class HashingEncoder(nn.Module):
         offsets = torch.tensor(
             [0, *torch.tensor([len(r) for r in ids]).cumsum(0)[:-1].tolist()], dtype=torch.long
         )
-        return self.bag(flat, offsets)
+        dev = self.bag.weight.device
+        return self.bag(flat.to(dev), offsets.to(dev))
 
 
 class MiniLMEncoder(nn.Module):
@@ -192,7 +193,7 @@ class DoubleCritic(nn.Module):
 
     def forward(self, states: Sequence[str], actions: Sequence[str]) -> tuple[torch.Tensor, ...]:
         """Return (q1, q2, v1, v2), each (B,)."""
-        hs = self.encoder(list(states))
+        hs = self._encode(states)
         return *self.q_values(states, actions, hs), *self._v(hs)
 
     def q_values(
@@ -200,15 +201,19 @@ class DoubleCritic(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """(q1, q2), each (B,), without the V heads; `hs` reuses state encodings already made."""
         if self.joint:
-            sa = self.encoder([f"{s}\n{a}" for s, a in zip(states, actions, strict=True)])
+            sa = self._encode([f"{s}\n{a}" for s, a in zip(states, actions, strict=True)])
         else:
-            hs = self.encoder(list(states)) if hs is None else hs
-            sa = torch.cat([hs, self.encoder(list(actions))], dim=-1)
+            hs = self._encode(states) if hs is None else hs
+            sa = torch.cat([hs, self._encode(actions)], dim=-1)
         return self.q1(sa).squeeze(-1), self.q2(sa).squeeze(-1)
 
     def values(self, states: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """(v1, v2), each (B,): V needs no action, so TD targets V̄(s') skip encoding one."""
-        return self._v(self.encoder(list(states)))
+        return self._v(self._encode(states))
+
+    def _encode(self, texts: Sequence[str]) -> torch.Tensor:
+        """Encodings on the heads' device (the frozen MiniLM keeps its cache on the CPU)."""
+        return self.encoder(list(texts)).to(self.v1[0].weight.device)
 
     def _v(self, hs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.v1(hs).squeeze(-1), self.v2(hs).squeeze(-1)
@@ -233,6 +238,7 @@ def critic_losses(
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """L_Q + L_V (Eqs. 1–2) on one batch of transitions; `policy_actions` are fresh a_π ~ π(·|s)."""
     q1, q2, v1, v2 = critic(states, actions)
+    rewards, dones = rewards.to(q1.device), dones.to(q1.device)  # the critic may sit on a GPU
     with torch.no_grad():
         nv1, nv2 = target.values(next_states)
         tq1, tq2 = target.q_values(states, policy_actions)
@@ -406,7 +412,7 @@ class ArcherTrainer:
         self.collector = Collector(policy, sampling=sampling, max_turns=max_turns)
         self.critic = DoubleCritic(
             encoder if encoder is not None else cfg.make_encoder(policy), joint=cfg.critic_input == "joint"
-        )
+        ).to(next(policy.model.parameters()).device)
         self.target = self.critic.target_copy()
         self.buffer = TransitionBuffer(cfg.buffer_capacity)
         self.critic_opt = torch.optim.AdamW(

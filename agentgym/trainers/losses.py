@@ -219,7 +219,8 @@ def clip_cov_mask(
         eligible &= ~clipped.bool()
     idx = eligible.flatten().nonzero().squeeze(-1)
     k = min(max(int(ratio * int(m.sum())), 1), idx.numel())
-    chosen = idx[torch.randperm(idx.numel(), generator=rng)[:k]]
-    out = torch.zeros(m.numel(), dtype=torch.bool)
+    # The generator may live on the CPU while the tokens sit on a GPU.
+    chosen = idx[torch.randperm(idx.numel(), generator=rng)[:k].to(idx.device)]
+    out = torch.zeros(m.numel(), dtype=torch.bool, device=m.device)
     out[chosen] = True
     return out.view_as(m)

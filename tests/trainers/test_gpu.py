@@ -35,6 +35,16 @@ def test_trainer_fits_on_cuda_in_bf16(tmp_path):
         assert not bad, bad
 
 
+@pytest.mark.parametrize("name", ["grpo", "ppo", "gigpo", "igpo", "epo", "arpo", "aepo", "spear"])
+def test_every_trainer_algorithm_steps_on_cuda(name, tmp_path):
+    from agentgym.llm import load_policy
+
+    policy = load_policy("tiny", device="cuda")
+    records = Trainer(small_run(steps=2, algorithm={"name": name}), policy, tmp_path).fit()
+    losses = [r["train/loss/total"] for r in records if "train/loss/total" in r]
+    assert len(losses) == 2 and all(math.isfinite(x) for x in losses)
+
+
 def test_forward_logprobs_on_cuda_match_the_cpu(tiny_policy):
     from agentgym.llm.hf import HFPolicy
     from agentgym.rollout.tensors import pad_batch
@@ -85,3 +95,13 @@ def test_archer_iteration_on_cuda(encoder):
     assert {"train/critic/q_loss", "train/actor/loss", "train/actor/baseline_loss"} <= set(m)
     assert all(math.isfinite(v) for v in m.values())
     assert next(tr.critic.parameters()).device.type == "cuda"
+
+
+def test_clip_cov_mask_on_cuda_with_a_cpu_generator():
+    from agentgym.trainers.losses import clip_cov_mask
+
+    A = torch.tensor([[1.0, 1.0, -1.0, -1.0]], device="cuda")
+    lp = torch.tensor([[-0.1, -3.0, -0.1, -3.0]], device="cuda")
+    out = clip_cov_mask(A, lp, torch.ones(1, 4, device="cuda"), ratio=1.0, low=1.0, high=5.0,
+                        rng=torch.Generator().manual_seed(0))  # fmt: skip
+    assert out.device.type == "cuda" and out.tolist() == [[True, False, False, True]]

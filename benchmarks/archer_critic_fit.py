@@ -11,8 +11,8 @@ scored two ways, each as R² of min Q against the Monte-Carlo return plus the fo
 
 Targets (`--target`):
 - `td`: ArCHer's own critic step, TD targets with V regressed to Q̄(s, a_π).
-- `mc`: Q(s, a) and V(s) regressed straight onto the Monte-Carlo return. This is the most this
-  encoder, data and step count can reach.
+- `mc`: Q(s, a) and V(s) regressed straight onto the Monte-Carlo return (`ArcherTrainer.mc_critic_step`,
+  the `warmup_target="mc"` step). This is the most this encoder, data and step count can reach.
 
     python benchmarks/archer_critic_fit.py --ckpt runs/archer-sft-small --target mc --steps 400
 """
@@ -28,20 +28,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from archer_guess import ENV_KW, critic_quality, evaluate, held_out_transitions
-
-
-def mc_step(tr, rng: np.random.Generator) -> dict[str, float]:
-    """One critic step regressing Q₁, Q₂, V₁, V₂ onto the sampled transitions' Monte-Carlo returns."""
-    batch = tr.buffer.sample(tr.cfg.batch_size, rng)
-    g = torch.tensor([x.mc_return for x in batch], dtype=torch.float32)
-    outs = tr.critic([x.observation for x in batch], [x.action for x in batch])
-    g = g.to(outs[0].device)
-    loss = sum(torch.nn.functional.mse_loss(o, g) for o in outs)
-    tr.critic_opt.zero_grad(set_to_none=True)
-    loss.backward()
-    torch.nn.utils.clip_grad_norm_(tr.critic.parameters(), tr.cfg.max_grad_norm)
-    tr.critic_opt.step()
-    return {"train/critic/mc_loss": float(loss.detach()) / 4}
 
 
 def main() -> None:
@@ -86,7 +72,7 @@ def main() -> None:
     curve = []
     t0 = time.time()
     for step in range(1, args.steps + 1):
-        m = tr.critic_step() if args.target == "td" else mc_step(tr, rng)
+        m = tr.critic_step() if args.target == "td" else tr.mc_critic_step()
         if step % args.every == 0:
             held, train = critic_quality(tr.critic, held_out), critic_quality(tr.critic, seen)
             curve.append({"step": step, "s": round(time.time() - t0, 1), **{k: round(v, 4) for k, v in m.items()},

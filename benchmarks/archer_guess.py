@@ -127,7 +127,7 @@ def run_seed(
 
     torch.manual_seed(seed)
     policy = HFPolicy.from_pretrained(ckpt, device=device)
-    cfg = ArcherConfig(batch_size=32, gamma=0.95, tau=0.1, **knobs)
+    cfg = ArcherConfig(gamma=0.95, tau=0.1, **knobs)
     tr = ArcherTrainer(policy, "GuessNumber-v0", cfg, sampling=SamplingParams(max_tokens=12, seed=seed),
                        rollout_size=rollout_size, seed=seed, env_kwargs=ENV_KW)  # fmt: skip
     start, start_trajs = evaluate(policy, eval_episodes)
@@ -162,6 +162,12 @@ def main() -> None:
     ap.add_argument("--actor-epochs", type=int, default=2)
     ap.add_argument("--critic-epochs", type=int, default=8)
     ap.add_argument("--warmup-iters", type=int, default=2, help="critic-only iterations before actor updates")
+    ap.add_argument("--warmup-target", default="td", choices=["td", "mc"],
+                    help="critic target during the warm-up: TD (paper) or Monte-Carlo returns")  # fmt: skip
+    ap.add_argument(
+        "--warmup-critic-epochs", type=int, default=None, help="critic steps per warm-up iteration"
+    )
+    ap.add_argument("--batch-size", type=int, default=32, help="transitions per critic and actor step")
     ap.add_argument(
         "--encoder", default="hashing", choices=["hashing", "minilm", "policy"], help="critic encoder"
     )
@@ -188,6 +194,9 @@ def main() -> None:
         "actor_epochs": args.actor_epochs,
         "critic_epochs": args.critic_epochs,
         "warmup_iters": args.warmup_iters,
+        "warmup_target": args.warmup_target,
+        "warmup_critic_epochs": args.warmup_critic_epochs,
+        "batch_size": args.batch_size,
         "encoder": args.encoder,
         "critic_lr": args.critic_lr,
         "critic_input": args.critic_input,

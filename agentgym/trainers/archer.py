@@ -14,6 +14,9 @@ b(s, a^{<i}) that regresses the utterance advantage (`token_baseline_losses`):
 
     L_π = −mean_batch[ Σ_i (sg(A) − sg(b_i)) · log π(a^i | s, a^{<i}) ],  L_b = mean_i (b_i − sg(A))²
 
+`warmup_target="mc"` fits the critic during the warm-up onto Monte-Carlo returns instead
+(`mc_critic_losses`): the same values while the actor is frozen, without generating fresh actions.
+
 Symbols map to `ArcherConfig`: γ = gamma (0.95), τ = tau (0.1). By default the critic encodes the
 state and the action separately (`TextEncoder`) and feeds Q heads MLP(2d→d→d→1) and V heads
 MLP(d→d→d→1); `critic_input="joint"` feeds Q one encoding of the action in its context instead.
@@ -51,6 +54,7 @@ __all__ = [
     "advantage",
     "critic_losses",
     "episode_transitions",
+    "mc_critic_losses",
     "q_target",
     "soft_update",
     "token_baseline_losses",
@@ -253,6 +257,26 @@ def critic_losses(
     }
 
 
+def mc_critic_losses(
+    critic: DoubleCritic, states: Sequence[str], actions: Sequence[str], returns: torch.Tensor
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Q₁, Q₂ and V₁, V₂ regressed onto the Monte-Carlo return G of each transition.
+
+    The warm-up option `warmup_target="mc"`: while the actor has not moved, the buffer's actions are
+    samples of the current policy, so E[G | s, a] = Q^π(s, a) and E[G | s] = V^π(s), the fixed point
+    TD approaches, reached without fresh actions a_π or bootstrapping from an untrained target.
+    """
+    q1, q2, v1, v2 = critic(states, actions)
+    g = returns.to(q1.device)
+    mse = nn.functional.mse_loss
+    loss_q, loss_v = mse(q1, g) + mse(q2, g), mse(v1, g) + mse(v2, g)
+    return loss_q + loss_v, {
+        "train/critic/q_loss": float(loss_q.detach()),
+        "train/critic/v_loss": float(loss_v.detach()),
+        "train/critic/q_mean": float(torch.minimum(q1, q2).mean().detach()),
+    }
+
+
 def actor_loss(utterance_logp: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor:
     """−mean[sg(A)·Σ_tokens log π] (Eq. 5): one utterance-level advantage over all its tokens.
 
@@ -311,6 +335,12 @@ class ArcherConfig:
     """Transitions per critic/actor step (paper 8 × 32 accumulation)."""
     warmup_iters: int = 20
     """Iterations of critic-only training before the actor is updated (paper 20)."""
+    warmup_target: str = "td"
+    """Critic target during the warm-up: "td" (the paper: Eqs. 1–2) or "mc", Q and V regressed onto
+    the buffer's Monte-Carlo returns (`mc_critic_losses`): the same values for the still-frozen
+    behaviour policy, without sampling fresh actions, so a warm-up step costs no generation."""
+    warmup_critic_epochs: int | None = None
+    """Critic steps per warm-up iteration (None: `critic_epochs`); cheap "mc" steps afford many."""
     buffer_capacity: int = 100_000
     """Transition ring-buffer capacity (paper 100000)."""
     encoder: str = "minilm"
@@ -332,6 +362,10 @@ class ArcherConfig:
             raise InvalidConfig(
                 f"ArCHer needs 0 <= gamma <= 1 and 0 < tau <= 1; got gamma={self.gamma}, tau={self.tau}"
             )
+        if self.warmup_target not in ("td", "mc"):
+            raise InvalidConfig(f"warmup_target must be 'td' or 'mc', got {self.warmup_target!r}")
+        if self.warmup_critic_epochs is not None and self.warmup_critic_epochs < 1:
+            raise InvalidConfig(f"warmup_critic_epochs must be >= 1, got {self.warmup_critic_epochs}")
         if self.encoder not in ("minilm", "hashing", "policy"):
             raise InvalidConfig(f"encoder must be 'minilm', 'hashing' or 'policy', got {self.encoder!r}")
         if self.critic_input not in ("separate", "joint"):
@@ -441,19 +475,31 @@ class ArcherTrainer:
                                     seeds=[int(s) for s in self.rng.integers(0, 2**62, size=len(batch))])  # fmt: skip
 
     def critic_step(self) -> dict[str, float]:
+        """One TD step (Eqs. 1–2) with fresh actions a_π for the V targets."""
         batch = self.buffer.sample(self.cfg.batch_size, self.rng)
         a_pi = [c.text for c in self._fresh_actions(batch)]
         r = torch.tensor([tr.reward for tr in batch])
         d = torch.tensor([float(tr.done) for tr in batch])
-        loss, m = critic_losses(self.critic, self.target, [tr.observation for tr in batch],
-                                [tr.action for tr in batch], r, d, [tr.next_observation for tr in batch],
-                                a_pi, self.cfg.gamma)  # fmt: skip
+        return self._critic_update(*critic_losses(
+            self.critic, self.target, [tr.observation for tr in batch], [tr.action for tr in batch], r, d,
+            [tr.next_observation for tr in batch], a_pi, self.cfg.gamma,
+        ))  # fmt: skip
+
+    def mc_critic_step(self) -> dict[str, float]:
+        """One step onto the Monte-Carlo returns (`warmup_target="mc"`, valid while the actor is frozen)."""
+        batch = self.buffer.sample(self.cfg.batch_size, self.rng)
+        g = torch.tensor([tr.mc_return for tr in batch], dtype=torch.float32)
+        return self._critic_update(*mc_critic_losses(
+            self.critic, [tr.observation for tr in batch], [tr.action for tr in batch], g
+        ))  # fmt: skip
+
+    def _critic_update(self, loss: torch.Tensor, metrics: dict[str, float]) -> dict[str, float]:
         self.critic_opt.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(self.critic.parameters(), self.cfg.max_grad_norm)
         self.critic_opt.step()
         soft_update(self.target, self.critic, self.cfg.tau)  # Eq. (3)
-        return m
+        return metrics
 
     def actor_step(self) -> dict[str, float]:
         from agentgym.rollout.tensors import pad_batch
@@ -501,10 +547,15 @@ class ArcherTrainer:
             "rollout/turns/mean": float(np.mean([len(t.turns) for t in trajs])),
         }
         sums: dict[str, float] = {}
-        for _ in range(self.cfg.critic_epochs):
-            for k, v in self.critic_step().items():
-                sums[k] = sums.get(k, 0.0) + v / self.cfg.critic_epochs
-        if self.iteration >= self.cfg.warmup_iters:  # critic warm-up before actor updates
+        warm = self.iteration < self.cfg.warmup_iters  # critic warm-up before actor updates
+        epochs = self.cfg.critic_epochs
+        if warm and self.cfg.warmup_critic_epochs is not None:
+            epochs = self.cfg.warmup_critic_epochs
+        step = self.mc_critic_step if warm and self.cfg.warmup_target == "mc" else self.critic_step
+        for _ in range(epochs):
+            for k, v in step().items():
+                sums[k] = sums.get(k, 0.0) + v / epochs
+        if not warm:
             for _ in range(self.cfg.actor_epochs):
                 for k, v in self.actor_step().items():
                     sums[k] = sums.get(k, 0.0) + v / self.cfg.actor_epochs

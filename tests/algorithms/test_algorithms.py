@@ -353,6 +353,60 @@ def test_archer_trainer_warms_up_the_critic_before_moving_the_actor(token_baseli
         )
 
 
+def test_mc_critic_losses_regress_every_head_onto_the_return():
+    torch.manual_seed(0)
+    critic = archer.DoubleCritic(archer.HashingEncoder(dim=8, buckets=64), hidden=8)
+    states, actions, g = ["s1", "s2"], ["a1", "a2"], torch.tensor([1.0, 0.0])
+    loss, m = archer.mc_critic_losses(critic, states, actions, g)
+    q1, q2, v1, v2 = critic(states, actions)
+    by_hand = sum(((x - g) ** 2).mean() for x in (q1, q2, v1, v2))
+    assert loss.item() == pytest.approx(by_hand.item(), rel=1e-6)
+    q_by_hand = ((q1 - g) ** 2).mean() + ((q2 - g) ** 2).mean()
+    assert m["train/critic/q_loss"] == pytest.approx(q_by_hand.item(), rel=1e-6)
+    opt = torch.optim.Adam(critic.parameters(), lr=1e-2)
+    for _ in range(200):
+        opt.zero_grad()
+        archer.mc_critic_losses(critic, states, actions, g)[0].backward()
+        opt.step()
+    q1, _, v1, _ = critic(states, actions)
+    assert q1.tolist() == pytest.approx([1.0, 0.0], abs=0.05)
+    assert v1.tolist() == pytest.approx([1.0, 0.0], abs=0.05)
+
+
+def test_archer_mc_warmup_fits_returns_without_generating_then_switches_to_td(monkeypatch):
+    from agentgym.llm import SamplingParams, load_policy
+
+    torch.manual_seed(0)
+    policy = load_policy("tiny", device="cpu")
+    cfg = archer.ArcherConfig(
+        encoder="hashing", batch_size=8, critic_epochs=2, warmup_critic_epochs=5, actor_epochs=1,
+        warmup_iters=1, warmup_target="mc", critic_lr=1e-3, actor_lr=1e-3,
+    )  # fmt: skip
+    tr = archer.ArcherTrainer(policy, "GuessNumber-v0", cfg, sampling=SamplingParams(max_tokens=8, seed=0),
+                              rollout_size=4, seed=0, env_kwargs={"high": 4, "max_turns": 3})  # fmt: skip
+    calls = {"fresh": 0, "mc": 0, "td": 0}
+    fresh, mc, td = tr._fresh_actions, tr.mc_critic_step, tr.critic_step
+
+    def counted(name, fn):
+        def wrapper(*a, **k):
+            calls[name] += 1
+            return fn(*a, **k)
+
+        return wrapper
+
+    monkeypatch.setattr(tr, "_fresh_actions", counted("fresh", fresh))
+    monkeypatch.setattr(tr, "mc_critic_step", counted("mc", mc))
+    monkeypatch.setattr(tr, "critic_step", counted("td", td))
+    critic_before = [p.detach().clone() for p in tr.critic.parameters()]
+    tr.train_iteration()  # warm-up: 5 Monte-Carlo steps, no generation beyond the rollouts
+    assert calls == {"fresh": 0, "mc": 5, "td": 0}
+    assert any(not torch.equal(a, b) for a, b in zip(tr.critic.parameters(), critic_before, strict=True))
+    m = tr.train_iteration()  # after it: ArCHer's TD steps with fresh a_π, then the actor
+    tr.close()
+    assert calls["mc"] == 5 and calls["td"] == 2 and calls["fresh"] == 2 + 1
+    assert "train/actor/loss" in m and all(np.isfinite(v) for v in m.values())
+
+
 def test_policy_trunk_encoder_is_a_trainable_copy_of_the_policy(tiny_policy):
     policy = tiny_policy
     before = [p.detach().clone() for p in policy.model.parameters()]
@@ -376,6 +430,10 @@ def test_archer_config_checks():
         archer.ArcherConfig(tau=0.0)
     with pytest.raises(InvalidConfig, match="critic_input"):
         archer.ArcherConfig(critic_input="concat")
+    with pytest.raises(InvalidConfig, match="warmup_target"):
+        archer.ArcherConfig(warmup_target="gae")
+    with pytest.raises(InvalidConfig, match="warmup_critic_epochs"):
+        archer.ArcherConfig(warmup_critic_epochs=0)
 
 
 @pytest.mark.parametrize("name", ["arpo_search", "aepo_search", "spear_calculator"])

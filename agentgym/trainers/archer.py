@@ -333,6 +333,9 @@ class ArcherConfig:
     """Actor steps per iteration (paper 3)."""
     batch_size: int = 256
     """Transitions per critic/actor step (paper 8 × 32 accumulation)."""
+    micro_batch_size: int | None = None
+    """Transitions per forward/backward in the actor step (None: the whole batch). Gradients
+    accumulate, so the update is the same at a fraction of the peak memory (paper 8 × 32)."""
     warmup_iters: int = 20
     """Iterations of critic-only training before the actor is updated (paper 20)."""
     warmup_target: str = "td"
@@ -364,6 +367,8 @@ class ArcherConfig:
             )
         if self.warmup_target not in ("td", "mc"):
             raise InvalidConfig(f"warmup_target must be 'td' or 'mc', got {self.warmup_target!r}")
+        if self.micro_batch_size is not None and self.micro_batch_size < 1:
+            raise InvalidConfig(f"micro_batch_size must be >= 1, got {self.micro_batch_size}")
         if self.warmup_critic_epochs is not None and self.warmup_critic_epochs < 1:
             raise InvalidConfig(f"warmup_critic_epochs must be >= 1, got {self.warmup_critic_epochs}")
         if self.encoder not in ("minilm", "hashing", "policy"):
@@ -502,13 +507,50 @@ class ArcherTrainer:
         return metrics
 
     def actor_step(self) -> dict[str, float]:
-        from agentgym.rollout.tensors import pad_batch
-
+        """One REINFORCE step (Eq. 5) on fresh actions; `micro_batch_size` chunks accumulate gradients."""
         batch = self.buffer.sample(self.cfg.batch_size, self.rng)
         comps = self._fresh_actions(batch)
         with torch.no_grad():
             q1, q2, v1, v2 = self.critic([tr.observation for tr in batch], [c.text for c in comps])
             adv = advantage(q1, q2, v1, v2)  # Eq. (4)
+        size = self.cfg.micro_batch_size or len(batch)
+        tokens = sum(len(c.token_ids) for c in comps)
+        self.actor_opt.zero_grad(set_to_none=True)
+        if self.baseline is not None:
+            self.baseline_opt.zero_grad(set_to_none=True)
+        loss_sum = base_sum = 0.0
+        self.policy.model.train()
+        for k in range(0, len(batch), size):
+            chunk = self._actor_batch(batch[k : k + size], comps[k : k + size])
+            lp, _ = self.policy.forward_logprobs(chunk)
+            mask = chunk["loss_mask"].to(lp.device)
+            a = adv[k : k + size].to(lp.device)
+            share = len(a) / len(batch)  # chunk means, weighted back to the whole batch's mean
+            if self.baseline is None:
+                loss = actor_loss((lp * mask).sum(-1), a) * share
+            else:
+                loss, base_loss = token_baseline_losses(lp, mask, a, self.baseline(chunk))
+                loss = loss * share
+                base_loss = base_loss * (float(mask.sum()) / max(tokens, 1))  # a token mean
+                base_loss.backward()
+                base_sum += float(base_loss.detach())
+            loss.backward()
+            loss_sum += float(loss.detach())
+        self.policy.model.eval()
+        out = {"train/actor/advantage": float(adv.mean()), "train/actor/loss": loss_sum}
+        if self.baseline is not None:
+            nn.utils.clip_grad_norm_(self.baseline.parameters(), self.cfg.max_grad_norm)
+            self.baseline_opt.step()
+            out["train/actor/baseline_loss"] = base_sum
+        nn.utils.clip_grad_norm_(self.policy.model.parameters(), self.cfg.max_grad_norm)
+        self.actor_opt.step()
+        release_freed_memory()  # fresh utterance shapes every step fragment the CPU heap (see memory.py)
+        return out
+
+    def _actor_batch(self, batch: Sequence[Transition], comps: Sequence[Any]) -> dict[str, torch.Tensor]:
+        """Context + fresh utterance per row, `loss_mask` 1 on the utterance's tokens."""
+        from agentgym.rollout.tensors import pad_batch
+
         items = []
         for tr, c in zip(batch, comps, strict=True):
             ctx = tr.extra["context_ids"]
@@ -516,28 +558,7 @@ class ArcherTrainer:
             mask = torch.zeros(len(ids), dtype=torch.long)
             mask[len(ctx) :] = 1
             items.append({"input_ids": ids, "loss_mask": mask})
-        mb = pad_batch(items, pad_id=self.policy.pad_id)
-        self.policy.model.train()
-        lp, _ = self.policy.forward_logprobs(mb)
-        self.policy.model.eval()
-        mask = mb["loss_mask"].to(lp.device)
-        adv = adv.to(lp.device)
-        out: dict[str, float] = {"train/actor/advantage": float(adv.mean())}
-        if self.baseline is None:
-            loss = actor_loss((lp * mask).sum(-1), adv)  # Eq. (5)
-        else:
-            loss, base_loss = token_baseline_losses(lp, mask, adv, self.baseline(mb))
-            self.baseline_opt.zero_grad(set_to_none=True)
-            base_loss.backward()
-            nn.utils.clip_grad_norm_(self.baseline.parameters(), self.cfg.max_grad_norm)
-            self.baseline_opt.step()
-            out["train/actor/baseline_loss"] = float(base_loss.detach())
-        self.actor_opt.zero_grad(set_to_none=True)
-        loss.backward()
-        nn.utils.clip_grad_norm_(self.policy.model.parameters(), self.cfg.max_grad_norm)
-        self.actor_opt.step()
-        release_freed_memory()  # fresh utterance shapes every step fragment the CPU heap (see memory.py)
-        return {**out, "train/actor/loss": float(loss.detach())}
+        return pad_batch(items, pad_id=self.policy.pad_id)
 
     def train_iteration(self) -> dict[str, float]:
         """One ArCHer iteration; returns averaged metrics plus rollout success."""

@@ -407,6 +407,43 @@ def test_archer_mc_warmup_fits_returns_without_generating_then_switches_to_td(mo
     assert "train/actor/loss" in m and all(np.isfinite(v) for v in m.values())
 
 
+@pytest.mark.parametrize("token_baseline", [False, True])
+def test_archer_actor_micro_batches_accumulate_to_the_full_batch_update(token_baseline):
+    import copy
+
+    from agentgym.llm import SamplingParams, load_policy
+
+    torch.manual_seed(0)
+    base_policy = load_policy("tiny", device="cpu")
+    steps = []
+    for micro in (None, 3):  # 8 transitions in one pass, then in chunks of 3, 3 and 2
+        cfg = archer.ArcherConfig(encoder="hashing", batch_size=8, micro_batch_size=micro, warmup_iters=0,
+                                  token_baseline=token_baseline)  # fmt: skip
+        torch.manual_seed(1)  # the same critic and baseline heads in both trainers
+        tr = archer.ArcherTrainer(copy.deepcopy(base_policy), "GuessNumber-v0", cfg,
+                                  sampling=SamplingParams(max_tokens=8, seed=0), rollout_size=4, seed=0,
+                                  env_kwargs={"high": 4, "max_turns": 3})  # fmt: skip
+        tr.collect()
+        tr.actor_opt = torch.optim.SGD(tr.policy.model.parameters(), lr=1.0)  # the update is −clipped grad
+        if tr.baseline is not None:
+            tr.baseline_opt = torch.optim.SGD(tr.baseline.parameters(), lr=1.0)
+        before = [q.detach().clone() for q in tr.policy.model.parameters()]
+        m = tr.actor_step()
+        tr.close()
+        delta = [q.detach() - b for q, b in zip(tr.policy.model.parameters(), before, strict=True)]
+        head = [] if tr.baseline is None else [q.detach().clone() for q in tr.baseline.parameters()]
+        steps.append((m, delta, head))
+    (m_full, d_full, h_full), (m_micro, d_micro, h_micro) = steps
+    assert any(d.abs().max() > 0 for d in d_full)
+    for a, b in zip(d_full, d_micro, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-4)
+    for a, b in zip(h_full, h_micro, strict=True):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-4)
+    assert m_micro.keys() == m_full.keys()
+    for k in m_full:
+        assert m_micro[k] == pytest.approx(m_full[k], rel=1e-4, abs=1e-6)
+
+
 def test_policy_trunk_encoder_is_a_trainable_copy_of_the_policy(tiny_policy):
     policy = tiny_policy
     before = [p.detach().clone() for p in policy.model.parameters()]
@@ -432,6 +469,8 @@ def test_archer_config_checks():
         archer.ArcherConfig(critic_input="concat")
     with pytest.raises(InvalidConfig, match="warmup_target"):
         archer.ArcherConfig(warmup_target="gae")
+    with pytest.raises(InvalidConfig, match="micro_batch_size"):
+        archer.ArcherConfig(micro_batch_size=0)
     with pytest.raises(InvalidConfig, match="warmup_critic_epochs"):
         archer.ArcherConfig(warmup_critic_epochs=0)
 

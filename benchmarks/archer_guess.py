@@ -168,6 +168,7 @@ def main() -> None:
         "--warmup-critic-epochs", type=int, default=None, help="critic steps per warm-up iteration"
     )
     ap.add_argument("--batch-size", type=int, default=32, help="transitions per critic and actor step")
+    ap.add_argument("--micro-batch-size", type=int, default=None, help="actor forward/backward chunk")
     ap.add_argument(
         "--encoder", default="hashing", choices=["hashing", "minilm", "policy"], help="critic encoder"
     )
@@ -197,6 +198,7 @@ def main() -> None:
         "warmup_target": args.warmup_target,
         "warmup_critic_epochs": args.warmup_critic_epochs,
         "batch_size": args.batch_size,
+        "micro_batch_size": args.micro_batch_size,
         "encoder": args.encoder,
         "critic_lr": args.critic_lr,
         "critic_input": args.critic_input,

@@ -118,6 +118,7 @@ def run_seed(
     *,
     device: str = "cpu",
     time_budget: float = float("inf"),
+    save_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate, train up to `iters` iterations (fewer once `time_budget` seconds of training have
     passed, so a bounded run still ends with its evaluation), evaluate again."""
@@ -143,6 +144,8 @@ def run_seed(
         curve.append({"iter": it, "s": round(time.time() - t0, 1), **{k: round(v, 4) for k, v in m.items()}})
         print(json.dumps(curve[-1]), flush=True, file=sys.stderr)
     tr.close()
+    if save_dir is not None:  # kept, so the end policy can be scored again on other seeds
+        policy.save_pretrained(save_dir / f"seed{seed}")
     end, _ = evaluate(policy, eval_episodes)
     print(json.dumps({"seed": seed, "end_success": end}), flush=True, file=sys.stderr)
     return {"seed": seed, "start_success": start, "end_success": end, "iters_run": len(curve), "curve": curve}
@@ -183,6 +186,7 @@ def main() -> None:
     ap.add_argument("--time-budget", type=float, default=float("inf"),
                     help="seconds of training per seed after which no new iteration starts")  # fmt: skip
     ap.add_argument("--sft-only", action="store_true", help="build the warm start and stop")
+    ap.add_argument("--save-dir", default=None, help="save each seed's final policy to DIR/seed<N>")
     args = ap.parse_args()
     torch.set_num_threads(1)
     ckpt = warm_start(
@@ -215,6 +219,7 @@ def main() -> None:
             args.eval_episodes,
             device=args.device,
             time_budget=args.time_budget,
+            save_dir=None if args.save_dir is None else Path(args.save_dir),
         )
         for s in args.seeds
     ]

@@ -247,9 +247,21 @@ def critic_losses(
         nv1, nv2 = target.values(next_states)
         tq1, tq2 = target.q_values(states, policy_actions)
         y1, y2 = q_target(rewards, dones, nv1, gamma), q_target(rewards, dones, nv2, gamma)
+    return _double_mse(q1, q2, v1, v2, (y1, y2), (tq1, tq2))
+
+
+def _double_mse(
+    q1: torch.Tensor,
+    q2: torch.Tensor,
+    v1: torch.Tensor,
+    v2: torch.Tensor,
+    q_targets: tuple[torch.Tensor, torch.Tensor],
+    v_targets: tuple[torch.Tensor, torch.Tensor],
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """Σ_j MSE(Q_j, y_j) + Σ_j MSE(V_j, z_j) and the critic metrics, for either target kind."""
     mse = nn.functional.mse_loss
-    loss_q = mse(q1, y1) + mse(q2, y2)
-    loss_v = mse(v1, tq1) + mse(v2, tq2)
+    loss_q = mse(q1, q_targets[0]) + mse(q2, q_targets[1])
+    loss_v = mse(v1, v_targets[0]) + mse(v2, v_targets[1])
     return loss_q + loss_v, {
         "train/critic/q_loss": float(loss_q.detach()),
         "train/critic/v_loss": float(loss_v.detach()),
@@ -268,13 +280,7 @@ def mc_critic_losses(
     """
     q1, q2, v1, v2 = critic(states, actions)
     g = returns.to(q1.device)
-    mse = nn.functional.mse_loss
-    loss_q, loss_v = mse(q1, g) + mse(q2, g), mse(v1, g) + mse(v2, g)
-    return loss_q + loss_v, {
-        "train/critic/q_loss": float(loss_q.detach()),
-        "train/critic/v_loss": float(loss_v.detach()),
-        "train/critic/q_mean": float(torch.minimum(q1, q2).mean().detach()),
-    }
+    return _double_mse(q1, q2, v1, v2, (g, g), (g, g))
 
 
 def actor_loss(utterance_logp: torch.Tensor, advantages: torch.Tensor) -> torch.Tensor:

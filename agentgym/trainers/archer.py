@@ -30,7 +30,7 @@ from __future__ import annotations
 import copy
 import itertools
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -533,14 +533,13 @@ class ArcherTrainer:
             a = adv[k : k + size].to(lp.device)
             share = len(a) / len(batch)  # chunk means, weighted back to the whole batch's mean
             if self.baseline is None:
-                loss = actor_loss((lp * mask).sum(-1), a) * share
+                loss, base_loss = actor_loss((lp * mask).sum(-1), a) * share, None  # Eq. (5)
             else:
                 loss, base_loss = token_baseline_losses(lp, mask, a, self.baseline(chunk))
                 loss = loss * share
                 base_loss = base_loss * (float(mask.sum()) / max(tokens, 1))  # a token mean
-                base_loss.backward()
                 base_sum += float(base_loss.detach())
-            loss.backward()
+            (loss if base_loss is None else loss + base_loss).backward()  # separate models: one pass
             loss_sum += float(loss.detach())
         self.policy.model.eval()
         out = {"train/actor/advantage": float(adv.mean()), "train/actor/loss": loss_sum}
@@ -579,16 +578,19 @@ class ArcherTrainer:
         if warm and self.cfg.warmup_critic_epochs is not None:
             epochs = self.cfg.warmup_critic_epochs
         step = self.mc_critic_step if warm and self.cfg.warmup_target == "mc" else self.critic_step
-        for _ in range(epochs):
-            for k, v in step().items():
-                sums[k] = sums.get(k, 0.0) + v / epochs
+        _run_averaged(step, epochs, sums)
         if not warm:
-            for _ in range(self.cfg.actor_epochs):
-                for k, v in self.actor_step().items():
-                    sums[k] = sums.get(k, 0.0) + v / self.cfg.actor_epochs
+            _run_averaged(self.actor_step, self.cfg.actor_epochs, sums)
         self.iteration += 1
         return {**metrics, **sums}
 
     def close(self) -> None:
         for e in self.envs:
             e.close()
+
+
+def _run_averaged(step: Callable[[], dict[str, float]], n: int, into: dict[str, float]) -> None:
+    """Call `step` n times, adding the mean of each metric it returns to `into`."""
+    for _ in range(n):
+        for k, v in step().items():
+            into[k] = into.get(k, 0.0) + v / n

@@ -19,6 +19,10 @@ def sft_cmd(
     episodes: int = typer.Option(2000, help="oracle demonstrations per env (seeds 0..N-1)"),
     out: str = typer.Option(..., help="run dir: metrics.jsonl, checkpoint/, final/"),
     steps: int = typer.Option(1000, help="optimizer steps"),
+    stop_at: int = typer.Option(
+        None,
+        help="end this call at that step with a checkpoint; the schedule still spans --steps (rerun to go on)",
+    ),
     batch_size: int = typer.Option(16, help="trajectories per micro-batch"),
     grad_accum: int = typer.Option(1, help="micro-batches per step"),
     context_loss_weight: float = typer.Option(
@@ -47,6 +51,8 @@ def sft_cmd(
     from agentgym.rollout.demos import collect_demos
     from agentgym.trainers.sft import SFTConfig, SFTTrainer
 
+    if stop_at is not None and stop_at < 1:
+        raise typer.BadParameter(f"--stop-at must be a step ≥ 1, got {stop_at}")
     per_env = _per_env_kwargs(env, json_object(env_kwargs))
     eval_over = _per_env_kwargs(env, json_object(eval_env_kwargs, "--eval-env-kwargs"), "--eval-env-kwargs")
     eval_env = {e: {**per_env[e], **eval_over[e]} for e in env}
@@ -82,7 +88,7 @@ def sft_cmd(
         )
     )
     trainer = SFTTrainer(policy, demos, cfg, eval_fn=lambda p: _evaluate_envs(p, eval_env, held_out))
-    history = trainer.train()
+    history = trainer.train(stop_at=stop_at)
     final = history[-1] if history else {}
     typer.echo(json.dumps({k: v for k, v in final.items()}))
 

@@ -50,3 +50,23 @@ def test_sft_command_mixes_envs(tmp_path):
     assert last["eval/success/mean"] == pytest.approx(sum(per_env) / 2)
     flat = CliRunner().invoke(app, [*args[:-1], '{"difficulty": 1}'])
     assert flat.exit_code == 2 and "maps env ids to objects" in flat.output
+
+
+@pytest.mark.integration
+def test_sft_command_stops_at_a_step_and_goes_on(tmp_path):
+    """--stop-at leaves a checkpoint mid-schedule (no final/); rerunning without it finishes the run."""
+    import torch
+
+    out = tmp_path / "split"
+    args = ["sft", "--env", "Calculator-v0", "--model", "tiny", "--episodes", "8", "--out", str(out), "--steps", "4",
+            "--batch-size", "4", "--eval-episodes", "1", "--env-kwargs", '{"difficulty": 1}']  # fmt: skip
+    first = CliRunner().invoke(app, [*args, "--stop-at", "2"])
+    assert first.exit_code == 0, first.output
+    assert torch.load(out / "checkpoint" / "trainer_state.pt", weights_only=False)["step"] == 2
+    assert not (out / "final").exists()
+    rest = CliRunner().invoke(app, args)
+    assert rest.exit_code == 0, rest.output
+    steps = [json.loads(line)["step"] for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert steps[-1] == 4 and (out / "final" / "config.json").exists()
+    bad = CliRunner().invoke(app, [*args, "--stop-at", "0"])
+    assert bad.exit_code == 2 and "--stop-at" in bad.output

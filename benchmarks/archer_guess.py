@@ -49,14 +49,35 @@ def noisy_demos(chat: Any, n: int, noise: float, seed: int) -> list[Any]:
     return [d for d in demos if d.success]
 
 
-def evaluate(policy: Any, episodes: int, temperature: float = 1.0) -> tuple[float, list[Any]]:
-    """Held-out success and its games; one sampling seed for every policy, so a shared start reads one number."""
+def evaluate(
+    policy: Any, episodes: int, temperature: float = 1.0, *, skip: int = 0, sampling_seed: int = 123
+) -> tuple[float, list[Any]]:
+    """Held-out success and its games; one sampling seed for every policy, so a shared start reads one
+    number. `skip` and `sampling_seed` pick later held-out seeds and other draws (replication)."""
     from agentgym.llm import SamplingParams
     from agentgym.rollout.collector import collect
 
-    trajs = collect(policy, "GuessNumber-v0", seeds=list(range(EVAL_START, EVAL_START + episodes)),
-                    sampling=SamplingParams(temperature=temperature, max_tokens=12, seed=123), **ENV_KW)  # fmt: skip
+    first = EVAL_START + skip
+    trajs = collect(policy, "GuessNumber-v0", seeds=list(range(first, first + episodes)),
+                    sampling=SamplingParams(temperature=temperature, max_tokens=12, seed=sampling_seed), **ENV_KW)  # fmt: skip
     return float(np.mean([t.success for t in trajs])), trajs
+
+
+def score_saved(ckpt: Path, save_dir: Path, episodes: int, skip: int, sampling_seed: int) -> dict[str, Any]:
+    """Score the warm start and every saved end policy (`--save-dir`) on the same fresh held-out games."""
+    from agentgym.llm.hf import HFPolicy
+
+    scores = {}
+    for name, path in [("start", ckpt), *((p.name, p) for p in sorted(save_dir.glob("seed*")))]:
+        scores[name], _ = evaluate(HFPolicy.from_pretrained(path, device="cpu"), episodes,
+                                   skip=skip, sampling_seed=sampling_seed)  # fmt: skip
+        print(json.dumps({name: scores[name]}), flush=True, file=sys.stderr)
+    ends = [v for k, v in scores.items() if k != "start"]
+    return {
+        "episodes": episodes, "first_seed": EVAL_START + skip, "sampling_seed": sampling_seed, "scores": scores,
+        "gain_mean": float(np.mean(ends) - scores["start"]) if ends else None,
+        "spread_end": float(np.max(ends) - np.min(ends)) if ends else None,
+    }  # fmt: skip
 
 
 def held_out_transitions(trajs: list[Any], gamma: float) -> list[Any]:
@@ -187,8 +208,21 @@ def main() -> None:
                     help="seconds of training per seed after which no new iteration starts")  # fmt: skip
     ap.add_argument("--sft-only", action="store_true", help="build the warm start and stop")
     ap.add_argument("--save-dir", default=None, help="save each seed's final policy to DIR/seed<N>")
+    ap.add_argument("--score", action="store_true",
+                    help="train nothing: score --ckpt and the policies in --save-dir on --eval-episodes games")  # fmt: skip
+    ap.add_argument(
+        "--skip-episodes", type=int, default=0, help="with --score: held-out seeds after the first K"
+    )
+    ap.add_argument("--sampling-seed", type=int, default=123, help="with --score: the one sampling seed")
     args = ap.parse_args()
     torch.set_num_threads(1)
+    if args.score:
+        if args.save_dir is None:
+            ap.error("--score needs --save-dir")
+        got = score_saved(Path(args.ckpt), Path(args.save_dir), args.eval_episodes, args.skip_episodes,
+                          args.sampling_seed)  # fmt: skip
+        print(json.dumps(got, indent=1))
+        return
     ckpt = warm_start(
         Path(args.ckpt), args.noise, args.model, args.sft_steps, args.sft_lr, args.demos, args.device
     )

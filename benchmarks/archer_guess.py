@@ -68,7 +68,7 @@ def score_saved(ckpt: Path, save_dir: Path, episodes: int, skip: int, sampling_s
     from agentgym.llm.hf import HFPolicy
 
     scores = {}
-    for name, path in [("start", ckpt), *((p.name, p) for p in sorted(save_dir.glob("seed*")))]:
+    for name, path in [("start", ckpt), *((p.name, p) for p in sorted(save_dir.glob("seed*")) if p.is_dir())]:
         scores[name], _ = evaluate(HFPolicy.from_pretrained(path, device="cpu"), episodes,
                                    skip=skip, sampling_seed=sampling_seed)  # fmt: skip
         print(json.dumps({name: scores[name]}), flush=True, file=sys.stderr)

@@ -6,7 +6,10 @@ games; with `high=16` and 5 turns, inefficient play often runs out of turns. ArC
 same policy with its utterance-level critic. Held-out success is measured with temperature-1
 sampling (the policy ArCHer optimises) on fixed seeds never used in training.
 
-    python benchmarks/archer_guess.py --seeds 0 1 2 --iters 12 > result.json
+    python benchmarks/archer_guess.py --seeds 0 1 2 --iters 12 --save-dir runs/archer > result.json
+    # the start and the saved end policies on 1,000 games no evaluation has used, other draws
+    python benchmarks/archer_guess.py --score --save-dir runs/archer --eval-episodes 1000 \
+        --skip-episodes 1000 --sampling-seed 1
 """
 
 from __future__ import annotations

@@ -11,6 +11,10 @@ same held-out seeds. Tool calls per solved task are counted on those held-out ep
 
 `--set` overrides apply to the warm start and to both presets alike.
 
+`--score RUN_DIR ... --sft DIR` trains nothing: it scores runs already trained (for instance by
+`examples/learning_study.py --algos grpo,arpo`), each run's `final/` policy and the SFT start, on the
+same held-out seeds of each run's saved config.
+
 The Trainer routes ARPO's sampling through `ARPO.collect` (its `sampler == "tree"` branch).
 """
 
@@ -35,9 +39,13 @@ def held_out(policy: Any, cfg: Any, n: int) -> dict[str, float]:
 
     entry = cfg.envs[0]
     kw = {**entry.kwargs, **(entry.eval_kwargs or {})}
-    seeds = [cfg.trainer.eval_seed_offset + i for i in range(n)]
-    trajs = collect(policy, entry.id, seeds=seeds, sampling=SamplingParams(temperature=0, max_tokens=cfg.trainer.max_new_tokens),
-                    max_turns=cfg.trainer.max_turns, **kw)  # fmt: skip
+    greedy = SamplingParams(temperature=0, max_tokens=cfg.trainer.max_new_tokens)
+    trajs = []
+    for lo in range(0, n, 100):  # 100 episodes per batch bounds the KV cache
+        seeds = [cfg.trainer.eval_seed_offset + i for i in range(lo, min(n, lo + 100))]
+        trajs += collect(
+            policy, entry.id, seeds=seeds, sampling=greedy, max_turns=cfg.trainer.max_turns, **kw
+        )
     calls = [sum(len(t.info.get("tool_calls", [])) for t in tr.turns) for tr in trajs]
     solved = [c for c, tr in zip(calls, trajs, strict=True) if tr.success]
     return {"success": float(np.mean([t.success for t in trajs])), "tool_calls_mean": float(np.mean(calls)),
@@ -60,6 +68,23 @@ def run(
     return {"algo": algo, "seed": seed, "before": before, "after": held_out(policy, cfg, n_eval)}
 
 
+def score(run_dirs: list[Path], sft: Path, n_eval: int) -> list[dict[str, Any]]:
+    """Held-out success and tool calls of the SFT start and of each trained run's final policy."""
+    from agentgym.llm.hf import HFPolicy
+    from agentgym.trainers.run_config import load_run_config
+
+    rows, starts = [], {}  # the start is scored once per distinct evaluation setting
+    for d in run_dirs:
+        cfg = load_run_config(d / "config.yaml")
+        e, tc = cfg.envs[0], cfg.trainer
+        key = json.dumps([e.id, e.kwargs, e.eval_kwargs, tc.max_turns, tc.max_new_tokens, tc.eval_seed_offset], sort_keys=True, default=str)  # fmt: skip
+        if key not in starts:
+            starts[key] = held_out(HFPolicy.from_pretrained(sft, device="cpu"), cfg, n_eval)
+        rows.append({"run": str(d), "algo": cfg.algorithm.name, "seed": tc.seed, "before": starts[key],
+                     "after": held_out(HFPolicy.from_pretrained(d / "final", device="cpu"), cfg, n_eval)})  # fmt: skip
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=20)
@@ -67,8 +92,17 @@ def main() -> None:
     ap.add_argument("--out", default="/tmp/agentgym-arpo-vs-grpo")
     ap.add_argument("--eval-episodes", type=int, default=64, help="held-out questions (greedy)")
     ap.add_argument("--set", dest="extra", action="append", default=[], help="a.b=c override")
+    ap.add_argument("--score", nargs="+", type=Path, help="score these trained run dirs instead")
+    ap.add_argument("--sft", type=Path, help="the SFT start of the --score runs")
     args = ap.parse_args()
     import torch
+
+    if args.score:
+        if args.sft is None:
+            ap.error("--score needs --sft, the checkpoint the runs started from")
+        torch.set_num_threads(1)
+        print(json.dumps(score(args.score, args.sft, args.eval_episodes), indent=1))
+        return
 
     from agentgym.trainers.job import build_policy, warm_start
     from agentgym.trainers.run_config import load_run_config

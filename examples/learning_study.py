@@ -5,7 +5,7 @@
     python examples/learning_study.py --env calculator_small --sft runs/sft-calc-small/final --out runs/study
 
 Each run is `agentgym train --config examples/configs/<env>_<algo>.yaml --set warm_start.checkpoint=SFT
---set trainer.seed=S`; `--parallel` runs that many at once. Prints a markdown table (algorithm × seed:
+--set trainer.seed=S` (presets named algorithm first, as `arpo_search.yaml`, are found too); `--parallel` runs that many at once. Prints a markdown table (algorithm × seed:
 held-out success at the start and end, steps, wall time) and writes it to OUT/<env>-table.md.
 
 `--greedy-episodes N` also scores the SFT checkpoint and each run's `final/` policy greedily on the
@@ -30,11 +30,19 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
+def preset(env: str, algo: str) -> Path:
+    """`<env>_<algo>.yaml`, or `<algo>_<env>.yaml` for the presets named algorithm first
+    (`arpo_search.yaml`)."""
+    configs = Path("examples/configs")
+    first = configs / f"{env}_{algo}.yaml"
+    return first if first.exists() else configs / f"{algo}_{env}.yaml"
+
+
 def run_one(env: str, algo: str, seed: int, sft: str, out: Path, extra: list[str]) -> dict:
     run_dir = out / f"{env}-{algo}-s{seed}"
     summary = run_dir / "summary.json"
     if not summary.exists():
-        cmd = [sys.executable, "-m", "agentgym", "train", "--config", f"examples/configs/{env}_{algo}.yaml", "--out", str(run_dir),
+        cmd = [sys.executable, "-m", "agentgym", "train", "--config", str(preset(env, algo)), "--out", str(run_dir),
                "--set", f"warm_start.checkpoint={sft}", "--set", f"trainer.seed={seed}", "--set", "trainer.progress=false", *extra]  # fmt: skip
         resume = ["--resume"] if (run_dir / "metrics.jsonl").exists() else []
         with open(out / f"{env}-{algo}-s{seed}.log", "a") as log:
@@ -155,6 +163,9 @@ def main() -> None:
         "--sampling-seed", type=int, default=0, help="the one sampling seed of --sampled-episodes"
     )
     args = ap.parse_args()
+    missing = [a for a in args.algos.split(",") if not preset(args.env, a).exists()]
+    if missing:
+        ap.error(f"no preset for {missing} on {args.env}: looked for <env>_<algo>.yaml and <algo>_<env>.yaml")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     extra = [x for s in args.extra for x in ("--set", s)]

@@ -5,8 +5,9 @@
     python examples/learning_study.py --env calculator_small --sft runs/sft-calc-small/final --out runs/study
 
 Each run is `agentgym train --config examples/configs/<env>_<algo>.yaml --set warm_start.checkpoint=SFT
---set trainer.seed=S` (presets named algorithm first, as `arpo_search.yaml`, are found too); `--parallel` runs that many at once. Prints a markdown table (algorithm × seed:
-held-out success at the start and end, steps, wall time) and writes it to OUT/<env>-table.md.
+--set trainer.seed=S` (presets named algorithm first, as `arpo_search.yaml`, are found too);
+`--parallel` runs that many at once. Prints a markdown table (algorithm × seed: held-out success at
+the start and end, steps, wall time) and writes it to OUT/<env>-table.md.
 
 `--greedy-episodes N` also scores the SFT checkpoint and each run's `final/` policy greedily on the
 first N held-out seeds (cached in OUT/<run>/greedy-N.json), so a run evaluated by sampling

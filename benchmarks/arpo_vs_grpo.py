@@ -39,13 +39,9 @@ def held_out(policy: Any, cfg: Any, n: int) -> dict[str, float]:
 
     entry = cfg.envs[0]
     kw = {**entry.kwargs, **(entry.eval_kwargs or {})}
-    greedy = SamplingParams(temperature=0, max_tokens=cfg.trainer.max_new_tokens)
-    trajs = []
-    for lo in range(0, n, 100):  # 100 episodes per batch bounds the KV cache
-        seeds = [cfg.trainer.eval_seed_offset + i for i in range(lo, min(n, lo + 100))]
-        trajs += collect(
-            policy, entry.id, seeds=seeds, sampling=greedy, max_turns=cfg.trainer.max_turns, **kw
-        )
+    seeds = [cfg.trainer.eval_seed_offset + i for i in range(n)]
+    trajs = collect(policy, entry.id, seeds=seeds, sampling=SamplingParams(temperature=0, max_tokens=cfg.trainer.max_new_tokens),
+                    max_turns=cfg.trainer.max_turns, max_batch=100, **kw)  # fmt: skip
     calls = [sum(len(t.info.get("tool_calls", [])) for t in tr.turns) for tr in trajs]
     solved = [c for c, tr in zip(calls, trajs, strict=True) if tr.success]
     return {"success": float(np.mean([t.success for t in trajs])), "tool_calls_mean": float(np.mean(calls)),

@@ -78,13 +78,9 @@ def heldout_success(
             temperature=tc.eval_temperature, top_p=tc.top_p, max_tokens=tc.max_new_tokens, seed=seed
         )
         kw["max_context_tokens"] = tc.max_context_tokens
-    wins = 0.0
-    first = tc.eval_seed_offset + skip
-    for lo in range(0, n, 100):  # 100 episodes per batch bounds the KV cache
-        seeds = range(first + lo, first + min(n, lo + 100))
-        got = evaluate_success(policy, entry.id, seeds, max_turns=tc.max_turns, **kw)
-        wins += got["eval/success/mean"] * len(seeds)
-    return wins / n
+    seeds = range(tc.eval_seed_offset + skip, tc.eval_seed_offset + skip + n)
+    got = evaluate_success(policy, entry.id, seeds, max_turns=tc.max_turns, max_batch=100, **kw)
+    return got["eval/success/mean"]
 
 
 def add_heldout(

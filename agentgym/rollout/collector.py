@@ -234,9 +234,12 @@ def collect(
     sampling: SamplingParams | None = None,
     max_turns: int | None = None,
     max_context_tokens: int | None = None,
+    max_batch: int | None = None,
     **env_kwargs: Any,
 ) -> list[Trajectory]:
     """Collect len(seeds) × group_size episodes of `policy`; the G samples of a seed share its reset.
+    `max_batch` caps the episodes generated together (whole groups, at least one), which bounds the
+    KV cache of a long evaluation; the batches run one after another.
 
     >>> from agentgym.llm import load_policy, SamplingParams
     >>> trajs = collect(load_policy("tiny"), "Calculator-v0", seeds=[0, 1], group_size=2,
@@ -245,7 +248,14 @@ def collect(
     ['Calculator-v0/0', 'Calculator-v0/0', 'Calculator-v0/1', 'Calculator-v0/1']
     """
     col = Collector(policy, sampling=sampling, max_turns=max_turns, max_context_tokens=max_context_tokens)
-    return col.collect(env_id_or_envs, seeds=seeds, group_size=group_size, **env_kwargs)
+    seeds = list(seeds)
+    per = max(1, (max_batch or len(seeds) * group_size) // group_size)  # seeds per batch
+    own = isinstance(env_id_or_envs, str)
+    trajs: list[Trajectory] = []
+    for lo in range(0, len(seeds), per):
+        envs = env_id_or_envs if own else list(env_id_or_envs)[lo * group_size : (lo + per) * group_size]
+        trajs += col.collect(envs, seeds=seeds[lo : lo + per], group_size=group_size, **env_kwargs)
+    return trajs
 
 
 def rollout_metrics(trajs: Sequence[Trajectory]) -> dict[str, float]:

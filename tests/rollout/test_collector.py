@@ -75,6 +75,21 @@ def test_greedy_batched_equals_one_by_one(tiny_policy):
         assert alone.to_tensors()["input_ids"].tolist() == t.to_tensors()["input_ids"].tolist()
 
 
+def test_max_batch_splits_whole_groups_and_changes_nothing(tiny_policy):
+    greedy = SamplingParams(temperature=0.0, max_tokens=16)
+    kw = dict(seeds=range(5), group_size=2, sampling=greedy, max_turns=3)
+    whole = collect(tiny_policy, "Calculator-v0", **kw)
+    split = collect(tiny_policy, "Calculator-v0", max_batch=5, **kw)  # 2 seeds (4 episodes) a batch
+    assert [(t.group_id, t.sample_index) for t in split] == [(t.group_id, t.sample_index) for t in whole]
+    for a, b in zip(split, whole, strict=True):
+        assert a.to_tensors()["input_ids"].tolist() == b.to_tensors()["input_ids"].tolist()
+    envs = [agentgym.make("Calculator-v0") for _ in range(10)]
+    given = collect(tiny_policy, envs, max_batch=3, **kw)  # 1 seed a batch, on the caller's envs
+    assert [t.to_tensors()["input_ids"].tolist() for t in given] == [
+        t.to_tensors()["input_ids"].tolist() for t in whole
+    ]
+
+
 class _NoPrefixCache:
     """The same policy seen through an object without `prefix_cache`: every turn prefills in full."""
 

@@ -452,6 +452,8 @@ class ArcherTrainer:
         from agentgym.rollout.collector import Collector
 
         self.policy, self.cfg, self.sampling = policy, cfg, sampling
+        # The actor's log-probs are those of the distribution its actions were sampled from.
+        self._temperature = sampling.temperature if sampling.temperature > 0 else 1.0
         self.env_id, self.rollout_size, self.seed = env_id, rollout_size, seed
         self.envs = [agentgym.make(env_id, **(env_kwargs or {})) for _ in range(rollout_size)]
         self.collector = Collector(policy, sampling=sampling, max_turns=max_turns)
@@ -528,7 +530,7 @@ class ArcherTrainer:
         self.policy.model.train()
         for k in range(0, len(batch), size):
             chunk = self._actor_batch(batch[k : k + size], comps[k : k + size])
-            lp, _ = self.policy.forward_logprobs(chunk)
+            lp, _ = self.policy.forward_logprobs(chunk, temperature=self._temperature)
             mask = chunk["loss_mask"].to(lp.device)
             a = adv[k : k + size].to(lp.device)
             share = len(a) / len(batch)  # chunk means, weighted back to the whole batch's mean

@@ -104,7 +104,10 @@ class TrainerConfig(ConfigBase):
     grad_clip: float = 1.0
     """Max global gradient norm (verl 1.0); 0 disables."""
     temperature: float = 1.0
-    """Rollout sampling temperature."""
+    """Rollout sampling temperature. The loss, π_old, the reference and the logged entropy all use
+    logits / temperature (as verl does), so the policy trained is the one sampled from; scoring at
+    temperature 1 instead biases the update toward flattening the distribution whenever the
+    advantages do not sum to zero over tokens."""
     top_p: float = 1.0
     """Rollout nucleus sampling."""
     max_new_tokens: int = 64

@@ -237,12 +237,14 @@ class Trainer:
         for idx in _chunks(torch.arange(n), math.ceil(n / self.tc.micro_batch_size)):
             mb = {k: v[idx] for k, v in t.items()}
             if self.tc.recompute_old_logprobs and not self._single_update():
-                lp, h = self.policy.forward_logprobs(mb)
+                lp, h = self.policy.forward_logprobs(mb, temperature=self.tc.temperature)
                 old.append(lp.float().cpu())
                 ent.append(h.float().cpu())
             if self.ref is not None:
                 with _swap_model(self.policy, self.ref):
-                    ref.append(self.policy.forward_logprobs(mb)[0].float().cpu())
+                    ref.append(
+                        self.policy.forward_logprobs(mb, temperature=self.tc.temperature)[0].float().cpu()
+                    )
             if self.critic is not None:
                 val.append(self.critic(mb).float().cpu())
         if old:  # π_old and its entropies under the training forward (same estimator as the loss)
@@ -256,7 +258,7 @@ class Trainer:
     # ----------------------------------------------------------------- update
     def _forward(self, mb: dict[str, torch.Tensor], *, with_grad: bool = True) -> ModelOutput:
         with _swap_model(self.policy, self.train_model):
-            lp, ent = self.policy.forward_logprobs(mb)
+            lp, ent = self.policy.forward_logprobs(mb, temperature=self.tc.temperature)
         values = self.train_critic(mb) if self.train_critic is not None else None
         return ModelOutput(lp, ent, values)
 

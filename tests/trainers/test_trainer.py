@@ -184,3 +184,24 @@ def test_checkpoints_carry_training_time_so_a_resumed_summary_counts_all_of_it(t
     resumed.fit(resume=True)
     assert resumed.elapsed_before == spent
     assert load_checkpoint(latest_checkpoint(tmp_path))["elapsed_s"] > spent
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.7])
+def test_pi_old_is_the_distribution_the_rollouts_were_sampled_from(tiny_policy, tmp_path, temperature):
+    """At any sampling temperature, the recomputed π_old equals the generator's behaviour log-probs.
+
+    Scoring at temperature 1 after sampling at 0.7 trains a different policy from the one sampled
+    (an off-policy gradient that flattens the distribution whenever advantages do not cancel).
+    """
+    cfg = small_run(prompts_per_step=4, minibatches=2, temperature=temperature)
+    tr = Trainer(cfg, tiny_policy, tmp_path)
+    trajs, tasks = tr.sample(0)
+    batch = tr.make_batch(trajs, tasks, 0)
+    behaviour = batch.tensors["old_logprobs"].clone()
+    mask = batch.tensors["loss_mask"].bool()
+    tr._score_batch(batch)
+    recomputed = batch.tensors["old_logprobs"]
+    assert mask.sum() > 20
+    assert torch.allclose(recomputed[mask], behaviour[mask], atol=1e-4), (
+        (recomputed - behaviour)[mask].abs().max()
+    )

@@ -270,6 +270,35 @@ def rollout_metrics(trajs: Sequence[Trajectory]) -> dict[str, float]:
         "rollout/success/mean": mean([float(t.success) for t in ok]),
         "rollout/turns/mean": mean([float(len(t.turns)) for t in ok]),
         "rollout/policy_tokens/mean": mean([float(t.num_policy_tokens) for t in ok]),
+        **tool_call_metrics(ok),
+    }
+
+
+def _calls(turn: Any) -> int:
+    return len(turn.info.get("tool_calls") or [])
+
+
+def tool_call_metrics(trajs: Sequence[Trajectory]) -> dict[str, float]:
+    """Tool calls as the policy makes them (per rollout) and as the envs execute them.
+
+    A tree branch (`info["tree"]`, ARPO/AEPO) replays its parent's turns up to the fork without
+    calling the tools again, so a turn is executed once per (group, segment, turn index): the
+    training-time tool budget the ARPO paper compares. Per-solved values are 0 when none solved.
+    """
+    calls = [sum(_calls(turn) for turn in t.turns) for t in trajs]
+    solved = [c for c, t in zip(calls, trajs, strict=True) if t.success]
+    executed: dict[tuple[Any, ...], int] = {}
+    for i, t in enumerate(trajs):
+        segments = (t.info.get("tree") or {}).get("segment_ids")
+        for k, turn in enumerate(t.turns):
+            key = (t.group_id, segments[k], k) if segments else (i, k)
+            executed[key] = _calls(turn)
+    total = float(sum(executed.values()))
+    return {
+        "rollout/tool_calls/mean": float(sum(calls) / len(calls)) if calls else 0.0,
+        "rollout/tool_calls_per_solved/mean": float(sum(solved) / len(solved)) if solved else 0.0,
+        "rollout/tool_calls_executed": total,
+        "rollout/tool_calls_executed_per_solved": total / len(solved) if solved else 0.0,
     }
 
 

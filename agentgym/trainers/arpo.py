@@ -268,14 +268,7 @@ class ARPO(Algorithm):
         return tree.trajectories
 
     def on_batch(self, batch: Batch, ctx: Any) -> None:
-        calls = [sum(len(t.info.get("tool_calls", [])) for t in tr.turns) for tr in batch.trajectories]
-        solved = [c for c, tr in zip(calls, batch.trajectories, strict=True) if tr.success]
-        metrics = {
-            **self._tree_metrics,
-            "rollout/tool_calls/mean": float(np.mean(calls)) if calls else 0.0,
-            "rollout/tool_calls_per_solved/mean": float(np.mean(solved)) if solved else 0.0,
-        }
-        batch.extras.setdefault("metrics", {}).update(metrics)
+        batch.extras.setdefault("metrics", {}).update(self._tree_metrics)
         self._tree_metrics = {}
 
     def advantages(self, batch: Batch) -> torch.Tensor:

@@ -186,9 +186,7 @@ def test_arpo_collect_builds_trees_from_the_trainer_envs():
     assert len(trajs) == 8 and all("tree" in t.info for t in trajs)
     b = _batch(trajs)
     algo.on_batch(b, None)
-    assert (
-        b.extras["metrics"]["tree/forks"] > 0 and "rollout/tool_calls_per_solved/mean" in b.extras["metrics"]
-    )
+    assert b.extras["metrics"]["tree/forks"] > 0  # the tree's own metrics reach the step's record
     assert policy_loss  # the shared surrogate is what the tree batch trains
 
 

@@ -163,3 +163,26 @@ def test_max_rounds_shortfall_is_reported_not_padded():
     )
     assert len(batch.trajectories) < 4
     assert batch.metrics["tree/unfilled"] == 4 - len(batch.trajectories)
+
+
+def test_executed_tool_calls_count_each_env_call_once(monkeypatch):
+    """`rollout/tool_calls_executed` on a sampled tree equals the tool calls the envs really ran."""
+    from agentgym.rollout.collector import tool_call_metrics
+
+    cls = type(agentgym.make(ENV).unwrapped)
+    ran, step = [0], cls.step
+
+    def counting_step(self, action):
+        out = step(self, action)
+        ran[0] += len(out[4].get("tool_calls") or [])
+        return out
+
+    monkeypatch.setattr(cls, "step", counting_step)
+    policy = ScriptedPolicy(lambda key, k: 0.0 if k == 0 else 5.0, p_answer=0.2)
+    batch = _sampler(policy, ARPOBranching(weight=1.0), 3, beam_size=3, entropy_reduce="mean").sample(
+        ENV, [5, 6], n=6, initial_rollouts=1
+    )
+    m = tool_call_metrics(batch.trajectories)
+    assert batch.metrics["tree/forks"] > 0 and ran[0] > 0
+    assert m["rollout/tool_calls_executed"] == ran[0]
+    assert m["rollout/tool_calls_executed"] < m["rollout/tool_calls/mean"] * len(batch.trajectories)

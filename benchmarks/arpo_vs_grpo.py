@@ -35,17 +35,16 @@ CONFIGS = Path(__file__).resolve().parents[1] / "examples" / "configs"
 
 def held_out(policy: Any, cfg: Any, n: int) -> dict[str, float]:
     from agentgym.llm import SamplingParams
-    from agentgym.rollout.collector import collect
+    from agentgym.rollout.collector import collect, tool_call_metrics
 
     entry = cfg.envs[0]
     kw = {**entry.kwargs, **(entry.eval_kwargs or {})}
     seeds = [cfg.trainer.eval_seed_offset + i for i in range(n)]
     trajs = collect(policy, entry.id, seeds=seeds, sampling=SamplingParams(temperature=0, max_tokens=cfg.trainer.max_new_tokens),
                     max_turns=cfg.trainer.max_turns, max_batch=100, **kw)  # fmt: skip
-    calls = [sum(len(t.info.get("tool_calls", [])) for t in tr.turns) for tr in trajs]
-    solved = [c for c, tr in zip(calls, trajs, strict=True) if tr.success]
-    return {"success": float(np.mean([t.success for t in trajs])), "tool_calls_mean": float(np.mean(calls)),
-            "tool_calls_per_solved": float(np.mean(solved)) if solved else float("nan")}  # fmt: skip
+    m = tool_call_metrics(trajs)  # per solved: 0 when nothing was solved
+    return {"success": float(np.mean([t.success for t in trajs])), "tool_calls_mean": m["rollout/tool_calls/mean"],
+            "tool_calls_per_solved": m["rollout/tool_calls_per_solved/mean"]}  # fmt: skip
 
 
 def run(

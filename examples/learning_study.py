@@ -12,8 +12,9 @@ the start and end, steps, wall time) and writes it to OUT/<env>-table.md.
 `--greedy-episodes N` also scores the SFT checkpoint and each run's `final/` policy greedily on the
 first N held-out seeds (cached in OUT/<run>/greedy-N.json), so a run evaluated by sampling
 (`--set trainer.eval_temperature=1.0`) reports the greedy view beside it. `--sampled-episodes N` does
-the same at the run's evaluation temperature with one sampling seed for every policy: N can be far
-larger than the in-run evaluation, so start and end are compared with less noise.
+the same at the run's evaluation temperature (its rollout temperature if evaluation is greedy)
+with one sampling seed for every policy: N can be far larger than the in-run evaluation, so start
+and end are compared with less noise.
 `--skip-episodes K --sampling-seed S` scores the held-out seeds after the first K with sampling seed
 S instead: a replication on fresh problems.
 """
@@ -61,7 +62,8 @@ def heldout_success(
     policy_dir: Path, run_dir: Path, n: int, *, sampled: bool = False, skip: int = 0, seed: int = 0
 ) -> float:
     """Success of `policy_dir` on `n` held-out seeds of `run_dir`'s resolved config: greedy,
-    or (`sampled`) at the run's evaluation temperature with one fixed sampling seed shared by every
+    or (`sampled`) at the run's evaluation temperature (its rollout temperature when evaluation is
+    greedy, i.e. the policy RL optimises) with one fixed sampling seed shared by every
     policy scored, so start and end see the same random numbers. `skip` and `seed` pick later held-out
     seeds and another sampling seed, to replicate a result on fresh episodes."""
     from agentgym.llm import SamplingParams
@@ -75,7 +77,10 @@ def heldout_success(
     kw = {**entry.kwargs, **(entry.eval_kwargs or {})}
     if sampled:
         kw["sampling"] = SamplingParams(
-            temperature=tc.eval_temperature, top_p=tc.top_p, max_tokens=tc.max_new_tokens, seed=seed
+            temperature=tc.eval_temperature or tc.temperature,
+            top_p=tc.top_p,
+            max_tokens=tc.max_new_tokens,
+            seed=seed,
         )
         kw["max_context_tokens"] = tc.max_context_tokens
     seeds = range(tc.eval_seed_offset + skip, tc.eval_seed_offset + skip + n)

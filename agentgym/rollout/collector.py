@@ -274,10 +274,6 @@ def rollout_metrics(trajs: Sequence[Trajectory]) -> dict[str, float]:
     }
 
 
-def _calls(turn: Any) -> int:
-    return len(turn.info.get("tool_calls") or [])
-
-
 def tool_call_metrics(trajs: Sequence[Trajectory]) -> dict[str, float]:
     """Tool calls as the policy makes them (per rollout) and as the envs execute them.
 
@@ -285,14 +281,14 @@ def tool_call_metrics(trajs: Sequence[Trajectory]) -> dict[str, float]:
     calling the tools again, so a turn is executed once per (group, segment, turn index): the
     training-time tool budget the ARPO paper compares. Per-solved values are 0 when none solved.
     """
-    calls = [sum(_calls(turn) for turn in t.turns) for t in trajs]
+    calls = [t.num_tool_calls for t in trajs]
     solved = [c for c, t in zip(calls, trajs, strict=True) if t.success]
     executed: dict[tuple[Any, ...], int] = {}
     for i, t in enumerate(trajs):
         segments = (t.info.get("tree") or {}).get("segment_ids")
         for k, turn in enumerate(t.turns):
             key = (t.group_id, segments[k], k) if segments else (i, k)
-            executed[key] = _calls(turn)
+            executed[key] = turn.num_tool_calls
     total = float(sum(executed.values()))
     return {
         "rollout/tool_calls/mean": float(sum(calls) / len(calls)) if calls else 0.0,

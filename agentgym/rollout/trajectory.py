@@ -34,6 +34,11 @@ class Turn:
     action_entropies: list[float] | None = None
     finish_reason: str = "stop"
 
+    @property
+    def num_tool_calls(self) -> int:
+        """Tool calls the env parsed from this action (`info["tool_calls"]`)."""
+        return len(self.info.get("tool_calls") or [])
+
 
 @dataclass
 class Trajectory:
@@ -74,6 +79,10 @@ class Trajectory:
     @property
     def num_policy_tokens(self) -> int:
         return sum(len(t.action_ids) for t in self.turns)
+
+    @property
+    def num_tool_calls(self) -> int:
+        return sum(t.num_tool_calls for t in self.turns)
 
     def __len__(self) -> int:
         return len(self.prompt_ids) + sum(len(t.action_ids) + len(t.observation_ids) for t in self.turns)

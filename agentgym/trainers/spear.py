@@ -214,7 +214,7 @@ class SPEAR(Algorithm):
         c = self.cfg
         out = []
         for t in batch.trajectories:
-            calls = sum(len(turn.info.get("tool_calls", [])) for turn in t.turns)
+            calls = t.num_tool_calls
             bonus = 0.0 if c.toolcall_bonus == "none" else toolcall_bonus(batch.step, c.toolcall_steps, calls,
                                                                           mode=c.toolcall_bonus)  # fmt: skip
             out.append(t.total_reward + bonus)

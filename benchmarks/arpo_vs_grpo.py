@@ -44,7 +44,26 @@ def held_out(policy: Any, cfg: Any, n: int) -> dict[str, float]:
                     max_turns=cfg.trainer.max_turns, max_batch=100, **kw)  # fmt: skip
     m = tool_call_metrics(trajs)  # per solved: 0 when nothing was solved
     return {"success": float(np.mean([t.success for t in trajs])), "tool_calls_mean": m["rollout/tool_calls/mean"],
-            "tool_calls_per_solved": m["rollout/tool_calls_per_solved/mean"]}  # fmt: skip
+            "tool_calls_per_solved": m["rollout/tool_calls_per_solved/mean"], "outcomes": outcomes(trajs)}  # fmt: skip
+
+
+def outcomes(trajs: list[Any]) -> dict[str, float]:
+    """Share of episodes by how they ended: solved, no answer, or a wrong answer after retrieving
+    all, some or none of the gold documents (`info["gold_recall"]`, SearchQA): a wrong answer with
+    every gold document in hand is a reading failure, not a search failure."""
+
+    def kind(t: Any) -> str:
+        if t.success:
+            return "solved"
+        if not any(turn.info.get("answer") is not None for turn in t.turns):
+            return "no answer"
+        recall = t.info.get("gold_recall")
+        return {None: "wrong, gold recall unknown", 1.0: "wrong, all gold docs"}.get(
+            recall, "wrong, some gold docs" if recall else "wrong, no gold doc"
+        )
+
+    kinds = [kind(t) for t in trajs]
+    return {k: kinds.count(k) / len(kinds) for k in sorted(set(kinds))}
 
 
 def run(

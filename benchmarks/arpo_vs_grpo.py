@@ -13,7 +13,8 @@ same held-out seeds. Tool calls per solved task are counted on those held-out ep
 
 `--score RUN_DIR ... --sft DIR` trains nothing: it scores runs already trained (for instance by
 `examples/learning_study.py --algos grpo,arpo`), each run's `final/` policy and the SFT start, on the
-same held-out seeds of each run's saved config.
+same held-out seeds of each run's saved config. `--split dev` scores them on another split of the
+world's questions instead of the config's evaluation split (SearchQA: a second held-out set).
 
 The Trainer routes ARPO's sampling through `ARPO.collect` (its `sampler == "tree"` branch).
 """
@@ -33,12 +34,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 CONFIGS = Path(__file__).resolve().parents[1] / "examples" / "configs"
 
 
-def held_out(policy: Any, cfg: Any, n: int) -> dict[str, float]:
+def held_out(policy: Any, cfg: Any, n: int, split: str | None = None) -> dict[str, float]:
     from agentgym.llm import SamplingParams
     from agentgym.rollout.collector import collect, tool_call_metrics
 
     entry = cfg.envs[0]
-    kw = {**entry.kwargs, **(entry.eval_kwargs or {})}
+    kw = {**entry.kwargs, **(entry.eval_kwargs or {}), **({"split": split} if split else {})}
     seeds = [cfg.trainer.eval_seed_offset + i for i in range(n)]
     trajs = collect(policy, entry.id, seeds=seeds, sampling=SamplingParams(temperature=0, max_tokens=cfg.trainer.max_new_tokens),
                     max_turns=cfg.trainer.max_turns, max_batch=100, **kw)  # fmt: skip
@@ -82,7 +83,7 @@ def run(
     return {"algo": algo, "seed": seed, "before": before, "after": held_out(policy, cfg, n_eval)}
 
 
-def score(run_dirs: list[Path], sft: Path, n_eval: int) -> list[dict[str, Any]]:
+def score(run_dirs: list[Path], sft: Path, n_eval: int, split: str | None = None) -> list[dict[str, Any]]:
     """Held-out success and tool calls of the SFT start and of each trained run's final policy."""
     from agentgym.llm.hf import HFPolicy
     from agentgym.trainers.run_config import load_run_config
@@ -93,9 +94,9 @@ def score(run_dirs: list[Path], sft: Path, n_eval: int) -> list[dict[str, Any]]:
         e, tc = cfg.envs[0], cfg.trainer
         key = json.dumps([e.id, e.kwargs, e.eval_kwargs, tc.max_turns, tc.max_new_tokens, tc.eval_seed_offset], sort_keys=True, default=str)  # fmt: skip
         if key not in starts:
-            starts[key] = held_out(HFPolicy.from_pretrained(sft, device="cpu"), cfg, n_eval)
+            starts[key] = held_out(HFPolicy.from_pretrained(sft, device="cpu"), cfg, n_eval, split)
         rows.append({"run": str(d), "algo": cfg.algorithm.name, "seed": tc.seed, "before": starts[key],
-                     "after": held_out(HFPolicy.from_pretrained(d / "final", device="cpu"), cfg, n_eval)})  # fmt: skip
+                     "after": held_out(HFPolicy.from_pretrained(d / "final", device="cpu"), cfg, n_eval, split)})  # fmt: skip
     return rows
 
 
@@ -108,6 +109,7 @@ def main() -> None:
     ap.add_argument("--set", dest="extra", action="append", default=[], help="a.b=c override")
     ap.add_argument("--score", nargs="+", type=Path, help="score these trained run dirs instead")
     ap.add_argument("--sft", type=Path, help="the SFT start of the --score runs")
+    ap.add_argument("--split", help="with --score: evaluate on this split instead of the config's")
     args = ap.parse_args()
     import torch
 
@@ -115,7 +117,7 @@ def main() -> None:
         if args.sft is None:
             ap.error("--score needs --sft, the checkpoint the runs started from")
         torch.set_num_threads(1)
-        print(json.dumps(score(args.score, args.sft, args.eval_episodes), indent=1))
+        print(json.dumps(score(args.score, args.sft, args.eval_episodes, args.split), indent=1))
         return
 
     from agentgym.trainers.job import build_policy, warm_start

@@ -76,6 +76,8 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=2e-4)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    if not 0.0 <= args.noise <= 1.0:
+        ap.error(f"--noise is a probability in [0, 1], got {args.noise}")
 
     from agentgym.llm.hf import HFPolicy
     from agentgym.trainers.sft import SFTConfig, SFTTrainer
